@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+# Lambda runs python3.13; use it when pyenv has it, else the default python3.
+PYTHON ?= $(shell for p in $$(pyenv root 2>/dev/null)/versions/3.13.0/bin/python3.13 python3.13 python3; do $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .venv-tools
+
+.PHONY: run test lint lint-template build bench clean digest enqueue
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip==25.3
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+run: $(VENV)/.installed  ## start moto, the Slack stand-in and the local API gateway
+	$(PY) -m localdev.run
+
+test: $(VENV)/.installed  ## the whole test suite
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/cfn-lint template.yaml
+
+# sam pins its own boto3 and cfn-lint: it lives in its own environment.
+$(TOOLS)/.installed:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q aws-sam-cli==1.170.0
+	touch $@
+
+lint-template: $(TOOLS)/.installed
+	$(TOOLS)/bin/sam validate --lint --region us-east-1
+
+build: $(TOOLS)/.installed
+	PATH=$$(dirname $$(readlink -f $(PYTHON))):$$PATH $(TOOLS)/bin/sam build
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam

@@ -1,0 +1,1 @@
+"""Shared domain package of the Slack integration (deployed as a Lambda layer)."""

@@ -1,0 +1,1 @@
+"""Local sandbox: Slack stand-in, template-driven AWS emulation, local API gateway."""
