@@ -1,24 +1,26 @@
-"""Which channels an investigation (or the digest) goes to: one pure resolver used by every function that posts.
+"""Which channels an investigation (or the digest) goes to: the one resolver every posting function uses.
 
 Precedence (CONTRACT.md "Routing document"), most specific level first:
 
-1. cluster: every route whose `cluster` equals the investigation's cluster and whose `severities` (where given)
-   include its severity;
+1. cluster: every route whose `cluster` equals the investigation's cluster and whose `severities` (where
+   given) include its severity;
 2. workspace: only if no cluster route matched, every route whose `workspace` equals the investigation's
-   workspace (an investigation without a workspace matches no workspace route), with the same severity filter;
+   workspace (an investigation without a workspace matches no workspace route), with the same severity
+   filter;
 3. default: only if no route of either level matched, `default_channels`.
 
 Decisions the contract leaves open, made here:
 
-- A route filtered out by `severities` does not match, so resolution continues at the next level. "`severities`
-  narrows a route to those severities": outside them the route is as if absent. A cluster route for critical
-  alerts therefore sends warnings of that cluster to the workspace route or the default channels rather than
-  nowhere, which is what an operator who only wanted to narrow the cluster route expects.
-- Every matching route of the winning level contributes: their channels are merged in route order, then channel
-  order, and no channel appears twice (one message per channel).
+- A route filtered out by `severities` does not match, so resolution continues at the next level.
+  "`severities` narrows a route to those severities": outside them the route is as if absent. A cluster
+  route for critical alerts therefore sends warnings of that cluster to the workspace route or the default
+  channels rather than nowhere, which is what an operator who only wanted to narrow the cluster route
+  expects.
+- Every matching route of the winning level contributes: their channels are merged in route order, then
+  channel order, and no channel appears twice (one message per channel).
 - Names compare exactly (case-sensitive), as the investigation engine reports them.
-- Nothing to post to is a decision, not an error: `channels` is empty and `reason` says why, so callers log it
-  and record the delivery as skipped instead of failing (and retrying) the message.
+- Nothing to post to is a decision, not an error: `channels` is empty and `reason` says why, so callers log
+  it and record the delivery as skipped instead of failing (and retrying) the message.
 """
 
 from __future__ import annotations
@@ -59,12 +61,12 @@ def resolve_channels(
     if doc is None:
         return RoutingDecision(channels=(), level="none", reason=REASON_NO_ROUTING_DOCUMENT)
 
-    by_severity = [(index, route) for index, route in enumerate(doc.routes) if route.matches_severity(severity)]
-    cluster_matches = [(index, route) for index, route in by_severity if route.cluster == cluster]
+    candidates = [(i, route) for i, route in enumerate(doc.routes) if route.matches_severity(severity)]
+    cluster_matches = [(index, route) for index, route in candidates if route.cluster == cluster]
     if cluster_matches:
         return _decision("cluster", cluster_matches)
     if workspace is not None:
-        workspace_matches = [(index, route) for index, route in by_severity if route.workspace == workspace]
+        workspace_matches = [(index, route) for index, route in candidates if route.workspace == workspace]
         if workspace_matches:
             return _decision("workspace", workspace_matches)
     if doc.default_channels:

@@ -1,25 +1,27 @@
 """The tenant's routing document (CONTRACT.md "Routing document"), validated strictly at the boundary.
 
-The portal PUTs it, we store it under `CONFIG#ROUTING` and the resolver (`sre_slack.routing`) reads it. Anything
-the portal sends that we would not act on exactly as written is rejected rather than guessed at:
+The portal PUTs it, we store it under `CONFIG#ROUTING` and the resolver (`sre_slack.routing`) reads it.
+Anything the portal sends that we would not act on exactly as written is rejected rather than guessed at:
 
 - Unknown fields are errors (`extra="forbid"`), at the top level and inside routes; types are strict (no
   coercion of numbers to strings).
 - Channel ids are Slack conversation ids we can post to: `C…` (channels, public and private) or `G…` (older
-  private channels and group DMs), followed by uppercase letters and digits. `D…` (a bot's direct message) is
-  refused: routing sends team alerts to channels, and the portal only offers channels. Slack's ids are 9–11
-  characters today and growing, and the contract's own example uses short placeholders (`C0PROD`), so the length
-  is only bounded loosely (at most 20); the prefix and the alphabet are what tell an id from a channel name.
-- A route names exactly one of `cluster` or `workspace`. Neither is an error (CONTRACT). Both is also an error:
-  the contract has two precedence levels, cluster routes beat workspace routes, and a route with both would need a
-  third meaning ("this cluster, but only in this workspace") that nothing else relies on. A cluster route
-  already says all there is to say about that cluster.
-- `severities`, where given, must be a non-empty list: an empty list would be a route that never matches, which
-  is a mistake, not a wish. Omit the field (or send null) to match every severity.
-- Duplicates inside any channel list (and inside `severities`) are removed, keeping the first occurrence, so a
-  channel never gets the same message twice.
+  private channels and group DMs), followed by uppercase letters and digits. `D…` (a bot's direct message)
+  is refused: routing sends team alerts to channels, and the portal only offers channels. Slack's ids are
+  9–11 characters today and growing, and the contract's own example uses short placeholders (`C0PROD`), so
+  the length is only bounded loosely (at most 20); the prefix and the alphabet are what tell an id from a
+  channel name.
+- A route names exactly one of `cluster` or `workspace`. Neither is an error (CONTRACT). Both is also an
+  error: the contract has two precedence levels, cluster routes beat workspace routes, and a route with both
+  would need a third meaning ("this cluster, but only in this workspace") that nothing else relies on. A
+  cluster route already says all there is to say about that cluster.
+- `severities`, where given, must be a non-empty list: an empty list would be a route that never matches,
+  which is a mistake, not a wish. Omit the field (or send null) to match every severity.
+- Duplicates inside any channel list (and inside `severities`) are removed, keeping the first occurrence, so
+  a channel never gets the same message twice.
 - Size caps keep a document inside one DynamoDB item (400 KB) and the fan-out of one investigation inside
-  Slack's posting budget (about one message per second per channel): at most 200 routes and 20 channels per list.
+  Slack's posting budget (about one message per second per channel): at most 200 routes and 20 channels per
+  list.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ _ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 def _check_channel_id(value: str) -> str:
-    # The value itself is never echoed in the error: a mis-pasted secret must not come back in a response or log.
+    # The value is never echoed in the error: a mis-pasted secret must not come back in a response or log.
     if not value:
         raise PydanticCustomError("channel_id_empty", "channel id must not be empty")
     if value.startswith("#"):
@@ -100,6 +102,7 @@ def _severities_not_empty(severities: list[str]) -> list[str]:
 
 ChannelId = Annotated[str, AfterValidator(_check_channel_id)]
 ChannelList = Annotated[list[ChannelId], Field(max_length=MAX_CHANNELS_PER_LIST), AfterValidator(_dedupe)]
+SeverityList = Annotated[list[Severity], Field(max_length=10), AfterValidator(_severities_not_empty)]
 RouteName = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_check_name)]
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -113,7 +116,7 @@ class Route(BaseModel):
     cluster: RouteName | None = None
     workspace: RouteName | None = None
     channels: Annotated[ChannelList, AfterValidator(_route_channels_not_empty)]
-    severities: Annotated[list[Severity], Field(max_length=10), AfterValidator(_severities_not_empty)] | None = None
+    severities: SeverityList | None = None
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> Route:
@@ -141,7 +144,7 @@ class RoutingDocument(BaseModel):
     routes: Annotated[list[Route], Field(max_length=MAX_ROUTES)] = []
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The document as the portal sent it (absent optional route fields stay absent), for storage and GET."""
+        """The document as JSON data, for storage and GET: absent optional route fields stay absent."""
         return self.model_dump(mode="json", exclude_none=True)
 
 
