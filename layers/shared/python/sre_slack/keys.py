@@ -1,0 +1,74 @@
+"""DynamoDB key layout of SlackTable (docs/ARCHITECTURE.md). Nothing else builds keys."""
+
+from __future__ import annotations
+
+from datetime import date
+
+INSTALLATION_SK = "CONFIG#INSTALLATION"
+ROUTING_SK = "CONFIG#ROUTING"
+CONFIG_PREFIX = "CONFIG#"
+CHANNEL_HEALTH_PREFIX = "CONFIG#CHANNEL#"
+SEEN_SK = "SEEN"
+DELIVERY_PREFIX = "DELIVERY#"
+FEEDBACK_PREFIX = "FEEDBACK#"
+DAY_PREFIX = "DAY#"
+
+BY_TEAM_INDEX = "ByTeam"
+ACTIVE_INDEX = "ActiveInstallations"
+ACTIVE_MARKER = "1"
+
+
+def tenant_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}"
+
+
+def tenant_from_pk(pk: str) -> str:
+    return pk.removeprefix("TENANT#").split("#", 1)[0]
+
+
+def installation_key(tenant_id: str) -> dict[str, str]:
+    return {"pk": tenant_pk(tenant_id), "sk": INSTALLATION_SK}
+
+
+def routing_key(tenant_id: str) -> dict[str, str]:
+    return {"pk": tenant_pk(tenant_id), "sk": ROUTING_SK}
+
+
+def channel_health_key(tenant_id: str, channel_id: str) -> dict[str, str]:
+    return {"pk": tenant_pk(tenant_id), "sk": f"{CHANNEL_HEALTH_PREFIX}{channel_id}"}
+
+
+def investigation_pk(tenant_id: str, investigation_id: str) -> str:
+    return f"TENANT#{tenant_id}#INV#{investigation_id}"
+
+
+def seen_key(tenant_id: str, investigation_id: str) -> dict[str, str]:
+    return {"pk": investigation_pk(tenant_id, investigation_id), "sk": SEEN_SK}
+
+
+def delivery_key(tenant_id: str, investigation_id: str, channel_id: str) -> dict[str, str]:
+    return {"pk": investigation_pk(tenant_id, investigation_id), "sk": f"{DELIVERY_PREFIX}{channel_id}"}
+
+
+def feedback_key(tenant_id: str, investigation_id: str, user_id: str) -> dict[str, str]:
+    return {"pk": investigation_pk(tenant_id, investigation_id), "sk": f"{FEEDBACK_PREFIX}{user_id}"}
+
+
+def counts_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#COUNTS"
+
+
+def day_sk(day: date) -> str:
+    return f"{DAY_PREFIX}{day.isoformat()}"
+
+
+def counts_key(tenant_id: str, day: date) -> dict[str, str]:
+    return {"pk": counts_pk(tenant_id), "sk": day_sk(day)}
+
+
+def digest_marker_key(tenant_id: str, day: date, channel_id: str) -> dict[str, str]:
+    return {"pk": f"TENANT#{tenant_id}#DIGEST", "sk": f"{day_sk(day)}#CHANNEL#{channel_id}"}
+
+
+def oauth_state_key(state: str) -> dict[str, str]:
+    return {"pk": f"OAUTHSTATE#{state}", "sk": "STATE"}

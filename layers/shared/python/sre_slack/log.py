@@ -1,0 +1,49 @@
+"""Structured logging and metrics for every function, with secrets redacted at the last moment.
+
+Redaction happens on the serialized record, so a token can leak neither through the message, an `extra`
+field, an exception text nor a library's log line that reaches our handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+# Slack tokens (bot, user, app, config, rotating "xoxe." prefixed and refresh tokens), Slack's signature header
+# value and bearer credentials.
+_SECRET_PATTERNS = (
+    re.compile(r"xox(?:e\.)?[a-z]-[A-Za-z0-9-]+"),
+    re.compile(r"xoxe-\d-[A-Za-z0-9-]+"),
+    re.compile(r"v0=[0-9a-f]{64}"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)(\"?(?:client_secret|signing_secret|access_token|refresh_token|token)\"?\s*[:=]\s*\"?)"
+               r"[^\"&,\s}]+"),
+)
+
+
+def redact(text: str) -> str:
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() and m.group(1) else "") + "[REDACTED]", text)
+    return text
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+@lru_cache(maxsize=1)
+def get_logger() -> Logger:
+    logger = Logger(logger_formatter=RedactingFormatter(), utc=True)
+    # slack_sdk logs request bodies (tokens included) at DEBUG: never let them through.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    return logger
+
+
+@lru_cache(maxsize=1)
+def get_metrics() -> Metrics:
+    return Metrics()
