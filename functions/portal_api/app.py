@@ -1,0 +1,21 @@
+"""Portal-facing API: installation, channel picker, routing, Test Integration, feedback (all behind the JWT)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sre_slack.api import channels, feedback, installation, routing, test_integration
+from sre_slack.http import new_resolver
+from sre_slack.log import get_logger
+
+logger = get_logger()
+app = new_resolver()
+for module in (installation, channels, routing, test_integration, feedback):
+    app.include_router(module.router)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
