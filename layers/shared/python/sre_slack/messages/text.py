@@ -61,6 +61,17 @@ def truncate(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
     return text[:cut].rstrip() + suffix
 
 
+def truncate_plain(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
+    """Shorten `plain_text` (header, button label: nothing is parsed there) to at most `limit`."""
+    if limit <= 0:
+        return ""
+    if slack_len(text) <= limit:
+        return text
+    if slack_len(suffix) > limit:
+        suffix = ""
+    return text[: _prefix_length(text, limit - slack_len(suffix))].rstrip() + suffix
+
+
 def clip(raw: str, limit: int, suffix: str = ELLIPSIS) -> str:
     """Escape outside text, then truncate it to `limit`: the usual way raw text enters a message."""
     return truncate(escape(raw), limit, suffix)
@@ -110,30 +121,33 @@ def bullet_list(
     limit: int,
     more: Callable[[int], str],
     *,
+    total: int | None = None,
     bullet: str = "• ",
 ) -> tuple[str, int]:
     """Join mrkdwn-ready lines as a bulleted list of at most `limit`; returns (text, items shown).
 
-    When not every item fits, the list ends with the line `more(hidden_count)` instead. Each item is
-    expected to be short already (truncate it first); one that still does not fit ends the list there.
+    `total` is the number of items in all when `items` holds only the first ones (the rest count as
+    hidden). When not every item is shown, the list ends with the line `more(hidden_count)`. Each item is
+    expected to be short already (truncate it first); one that does not fit ends the list there.
     """
+    total = len(items) if total is None else max(total, len(items))
     lines: list[str] = []
     used = 0
     for index, item in enumerate(items):
         line = f"{bullet}{item}"
-        hidden_after = len(items) - index - 1
+        hidden_after = total - index - 1
         reserve = 0 if hidden_after == 0 else slack_len(more(hidden_after)) + 1
         cost = slack_len(line) + (1 if lines else 0)
         if used + cost + reserve > limit:
             break
         lines.append(line)
         used += cost
-    hidden = len(items) - len(lines)
+    hidden = total - len(lines)
     if hidden:
         tail = more(hidden)
         if used + slack_len(tail) + (1 if lines else 0) <= limit:
             lines.append(tail)
-    return "\n".join(lines), len(items) - hidden
+    return "\n".join(lines), total - hidden
 
 
 def _prefix_length(text: str, room: int) -> int:
