@@ -21,7 +21,7 @@ _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 def _api_base_url() -> str:
     event = app.current_event
-    proto = event.get_header_value("x-forwarded-proto", "https") or "https"
+    proto = event.headers.get("x-forwarded-proto") or "https"
     return f"{proto}://{event.request_context.domain_name}"
 
 

@@ -1,8 +1,7 @@
 """Every environment variable the functions read, in one place.
 
 template.yaml sets these; tests and the local sandbox derive them from the same template (localdev.aws).
-Read lazily and cached so a function only pays for what it touches; `reset_settings()` is for tests that
-change the environment between cases.
+Read lazily and cached so a function only pays for what it touches.
 """
 
 from __future__ import annotations
@@ -72,10 +71,20 @@ class Settings:
         return value
 
 
-@lru_cache(maxsize=1)
+_ENV_NAMES = ("TABLE_NAME", "KMS_KEY_ID", "SLACK_SECRET_ARN", "PORTAL_URL", "SLACK_API_URL", "SLACK_AUTHORIZE_URL",
+              "OAUTH_REDIRECT_URL", "INVESTIGATION_QUEUE_URL", "DIGEST_QUEUE_URL", "IDEMPOTENCY_TABLE_NAME")
+
+
 def get_settings() -> Settings:
+    # Keyed by the variables' values: in Lambda they never change, but the local sandbox runs several
+    # functions (each with its own environment) in one process.
+    return _settings_for(tuple(os.environ.get(name) for name in _ENV_NAMES))
+
+
+@lru_cache(maxsize=16)
+def _settings_for(_key: tuple[str | None, ...]) -> Settings:
     return Settings.from_env()
 
 
 def reset_settings() -> None:
-    get_settings.cache_clear()
+    _settings_for.cache_clear()

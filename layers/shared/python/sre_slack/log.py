@@ -39,8 +39,10 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 @lru_cache(maxsize=1)
 def get_logger() -> Logger:
     logger = Logger(logger_formatter=RedactingFormatter(), utc=True)
-    # slack_sdk logs request bodies (tokens included) at DEBUG: never let them through.
-    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    # These libraries log request and response bodies at DEBUG (tokens, the credentials secret): keep them quiet
+    # even when someone turns the root logger up to DEBUG while chasing a problem.
+    for noisy in ("slack_sdk", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return logger
 
 

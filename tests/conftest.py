@@ -1,0 +1,77 @@
+"""Fixtures: AWS emulated by moto (resources created from template.yaml itself, so the two never drift) and a
+real Slack Web API stand-in on loopback that slack_sdk talks to through SLACK_API_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from localdev.aws import Deployment, deploy
+from localdev.handlers import LocalFunctions
+from localdev.slack_standin import SlackStandIn
+from localdev.template import Template
+from sre_slack.aws_clients import reset_clients
+from sre_slack.config import reset_settings
+
+TEMPLATE = Template.load()
+PORTAL_URL = "https://portal.example.com"
+TEMPLATE_PARAMETERS = {
+    "PortalUrl": PORTAL_URL,
+    "JwtIssuer": "https://idp.example.com/",
+    "JwtAudience": "sre-portal",
+}
+
+
+@pytest.fixture(scope="session")
+def slack_server() -> Iterator[SlackStandIn]:
+    server = SlackStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack(slack_server: SlackStandIn) -> Iterator[SlackStandIn]:
+    slack_server.reset()
+    yield slack_server
+    slack_server.reset()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> Iterator[Deployment]:
+    """A fresh emulated AWS account holding the template's resources, with every function's environment set."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AiSre/Slack")
+    with mock_aws():
+        deployment = deploy(
+            TEMPLATE,
+            parameters={**TEMPLATE_PARAMETERS, "SlackApiUrl": slack_server.api_url,
+                        "SlackAuthorizeUrl": slack_server.authorize_url},
+            secret_values={"SlackCredentials": {
+                "client_id": slack_server.client_id,
+                "client_secret": slack_server.client_secret,
+                "signing_secret": slack_server.signing_secret,
+            }},
+        )
+        # Shared code called directly from tests sees the union of the functions' variables (no conflicts:
+        # the same names always carry the same values); handlers run with exactly their own.
+        for logical_id in TEMPLATE.functions():
+            for name, value in deployment.function_env(logical_id).items():
+                monkeypatch.setenv(name, value)
+        reset_settings()
+        reset_clients()
+        yield deployment
+        reset_settings()
+        reset_clients()
+
+
+@pytest.fixture
+def functions(aws: Deployment) -> LocalFunctions:
+    """The template's functions, invoked like Lambda does (JSON in and out, their own environment)."""
+    return LocalFunctions(TEMPLATE, aws)
