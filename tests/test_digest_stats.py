@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sre_slack.digest.stats import Change, DayCounts, build_digest, sparkline
 
 REPORT_DAY = date(2026, 11, 26)
@@ -165,6 +166,15 @@ def test_top_namespaces_ranked_by_today_ties_by_name_rest_folded() -> None:
     # d, e and the namespace that had alerts only the day before
     assert others.names == 3
     assert (others.change.current, others.change.previous) == (2, 10)
+
+
+def test_alerts_without_namespace_are_the_rest_of_the_total() -> None:
+    digest = build_digest(
+        REPORT_DAY,
+        [day(0, total=10, by_namespace={"payments": 7}), day(1, total=4, by_namespace={"payments": 4})],
+    )
+    assert (digest.without_namespace.current, digest.without_namespace.previous) == (3, 0)
+    assert digest.without_namespace.trend == "new"
 
 
 # --- what changed ---

@@ -22,14 +22,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
+# The rating keys and button labels live with the feedback buttons; the counters use the same keys.
+from sre_slack.messages.feedback_line import RATING_LABELS, RATINGS
+
 Trend = Literal["up", "down", "flat", "new", "gone"]
 
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
-RATINGS: tuple[tuple[str, str], ...] = (
-    ("accurate", "Accurate"),
-    ("partially_accurate", "Partially Accurate"),
-    ("needs_improvement", "Needs Improvement"),
-)
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 TREND_DAYS = 7
 DAY_SK_PREFIX = "DAY#"
@@ -207,6 +205,8 @@ class Digest:
     total: Change
     severities: tuple[NamedChange, ...]  # critical, warning, info, then any unexpected severity
     namespaces: Breakdown
+    # Alerts counted without a namespace (node and cluster-scoped alerts): the rest of the total.
+    without_namespace: Change
     changes: WhatChanged
     week: WeekTrend
     accuracy: Accuracy | None  # None when nobody rated anything that day
@@ -262,6 +262,11 @@ def _severities(today: Mapping[str, int], yesterday: Mapping[str, int]) -> tuple
     )
 
 
+def _unnamed(total: int, named: Mapping[str, int]) -> int:
+    # The namespace is optional on an alert; clamped because hand-edited counters may not add up.
+    return max(0, total - sum(named.values()))
+
+
 def _what_changed(today: Mapping[str, int], yesterday: Mapping[str, int], movers: int) -> WhatChanged:
     rows = _changes(today, yesterday)
     new = [r for r in rows if r.change.trend == "new"]
@@ -277,7 +282,7 @@ def _what_changed(today: Mapping[str, int], yesterday: Mapping[str, int], movers
 
 
 def _accuracy(ratings: Mapping[str, int]) -> Accuracy | None:
-    counts = [(key, label, ratings.get(key, 0)) for key, label in RATINGS]
+    counts = [(key, RATING_LABELS[key], ratings.get(key, 0)) for key in RATINGS]
     rated = sum(c for _, _, c in counts)
     if rated == 0:
         return None
@@ -332,6 +337,9 @@ def build_digest(
         total=Change(today.total, yesterday.total),
         severities=_severities(today.by_severity, yesterday.by_severity),
         namespaces=_breakdown(today.by_namespace, yesterday.by_namespace, top_namespaces),
+        without_namespace=Change(
+            _unnamed(today.total, today.by_namespace), _unnamed(yesterday.total, yesterday.by_namespace)
+        ),
         changes=_what_changed(today.by_alert, yesterday.by_alert, top_movers),
         week=WeekTrend(
             days=trend_days,
@@ -347,7 +355,6 @@ def build_digest(
 
 
 __all__ = [
-    "RATINGS",
     "SEVERITIES",
     "Accuracy",
     "Breakdown",

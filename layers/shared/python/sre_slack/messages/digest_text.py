@@ -13,6 +13,7 @@ from sre_slack.digest.stats import Breakdown, Change, Digest, NamedChange, Trend
 
 ARROWS: dict[Trend, str] = {"up": "▲", "down": "▼", "flat": "■", "new": "🆕", "gone": "▼"}
 LEGEND = "▲ up  ▼ down  ■ no change  🆕 new"
+WITHOUT_NAMESPACE = "(no namespace)"
 QUIET = "No alerts yesterday or the day before — all quiet."
 # Lists of alert types in "What changed" show this many names, then "and N more".
 LISTED_TYPES = 5
@@ -162,8 +163,13 @@ def render_digest_text(digest: Digest, *, tenant_name: str | None = None) -> str
     lines += ["", total_line(digest)]
     lines += ["  " + row for row in _table([(s.name, s.change.current, s.change) for s in digest.severities])]
 
-    lines += ["", "By namespace"]
-    lines += ["  " + row for row in _table(_breakdown_rows(digest.namespaces, "namespace"))]
+    namespace_rows = _breakdown_rows(digest.namespaces, "namespace")
+    unnamed = digest.without_namespace
+    if unnamed.current or unnamed.previous:
+        namespace_rows.append((WITHOUT_NAMESPACE, unnamed.current, unnamed))
+    if namespace_rows:
+        lines += ["", "By namespace"]
+        lines += ["  " + row for row in _table(namespace_rows)]
 
     changes = digest.changes
     lines += ["", "What changed"]
