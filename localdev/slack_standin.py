@@ -24,13 +24,23 @@ import struct
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from localdev.slack_standin_api import ApiError, Call, WebApi, authenticate
 from localdev.slack_standin_blocks import PayloadError, parse_blocks, validate_message
 from localdev.slack_standin_faults import FaultInjector
+from localdev.slack_standin_interactivity import (
+    InteractionResult,
+    apply_view_response,
+    block_actions_payload,
+    deliver,
+    find_action,
+    signed_form,
+    view_submission_payload,
+)
 from localdev.slack_standin_oauth import (
     AUTHORIZE_PATH,
     authorize_decision,
@@ -53,7 +63,7 @@ from localdev.slack_standin_state import (
     redact_params,
 )
 
-__all__ = ["DEFAULT_SCOPES", "Message", "RecordedCall", "SlackStandIn", "View"]
+__all__ = ["DEFAULT_SCOPES", "InteractionResult", "Message", "RecordedCall", "SlackStandIn", "View"]
 
 logger = logging.getLogger("localdev.slack_standin")
 
@@ -82,6 +92,8 @@ class SlackStandIn:
         # Lifetime of rotated access tokens; tests shorten it instead of waiting 12 hours.
         self.expires_in: int = ROTATED_TOKEN_LIFETIME_S
         self.trigger_lifetime: float = TRIGGER_LIFETIME_S
+        # Slack gives up after 3 s; locally a cold handler may need longer, and a person is watching anyway.
+        self.interaction_timeout: float = 10.0
         self._initial = (token_rotation, interactivity_url)
         self.store = Workspace()
         self.faults = FaultInjector()
@@ -224,9 +236,7 @@ class SlackStandIn:
                 scopes=split_scopes(scopes),
             )
 
-    def issue_token(
-        self, team_id: str = DEFAULT_TEAM_ID, scopes: Iterable[str] | str = DEFAULT_SCOPES
-    ) -> str:
+    def issue_token(self, team_id: str = DEFAULT_TEAM_ID, scopes: Iterable[str] | str = DEFAULT_SCOPES) -> str:
         """A bot token as an install would give it (rotating when token_rotation is on)."""
         with self.store.lock:
             token, _ = self.store.issue_token(
@@ -262,6 +272,70 @@ class SlackStandIn:
         """A trigger_id as a click would carry it (valid for `trigger_lifetime` seconds, once)."""
         with self.store.lock:
             return self.api.issue_trigger(team_id, user_id)
+
+    def click(self, channel: str, ts: str, action_id: str, user_id: str = INSTALLER_USER_ID) -> InteractionResult:
+        """Click the button `action_id` of a posted message: a signed block_actions POST to interactivity_url."""
+        url = self._interactivity_url()
+        with self.store.lock:
+            found_channel = self.store.channels.get(channel)
+            message = self.store.messages.get((channel, ts))
+            if found_channel is None or message is None or message.deleted:
+                raise LookupError(f"no message {ts} in {channel}")
+            found = find_action(message, action_id)
+            if found is None:
+                raise LookupError(f"message {ts} has no element with action_id {action_id!r}")
+            team = self.store.teams[found_channel.team_id]
+            user = self.store.users[user_id]
+            trigger_id = self.api.issue_trigger(team.id, user.id, channel=channel)
+            payload = block_actions_payload(
+                team=team,
+                user=user,
+                channel=found_channel,
+                message=message,
+                block_id=found[0],
+                element=found[1],
+                response_url=self.response_url_for(channel, ts, user_id),
+                trigger_id=trigger_id,
+            )
+        body, headers = signed_form(payload, self.signing_secret)
+        result = deliver(url, body, headers, self.interaction_timeout)
+        with self.store.lock:
+            return replace(result, opened_view_id=self.store.triggers[trigger_id].view_id)
+
+    def submit_view(
+        self, view_id: str, values: dict[str, dict[str, Any]], user_id: str | None = None
+    ) -> InteractionResult:
+        """Press Submit on an open modal. `values` is {block_id: {action_id: value}}; a value is the text
+        typed, the option value chosen (list for multi-selects), or a full state.values entry."""
+        url = self._interactivity_url()
+        with self.store.lock:
+            view = self.store.views.get(view_id)
+            if view is None or view.closed:
+                raise LookupError(f"no open view {view_id}")
+            team = self.store.teams[view.team_id]
+            user = self.store.users[user_id or view.user_id]
+            trigger_id = self.api.issue_trigger(team.id, user.id, channel=view.origin_channel)
+            payload = view_submission_payload(team=team, user=user, view=view, values=values, trigger_id=trigger_id)
+        body, headers = signed_form(payload, self.signing_secret)
+        result = deliver(url, body, headers, self.interaction_timeout)
+        with self.store.lock:
+            apply_view_response(self.store.views[view_id], result)
+        return result
+
+    def close_view(self, view_id: str) -> None:
+        """The person pressed Cancel (Slack sends nothing unless notify_on_close, which we do not emulate)."""
+        with self.store.lock:
+            self.store.views[view_id].closed = True
+
+    def open_views(self, user_id: str | None = None) -> list[View]:
+        with self.store.lock:
+            found = [v for v in self.store.views.values() if not v.closed and user_id in (None, v.user_id)]
+            return copy.deepcopy(found)
+
+    def _interactivity_url(self) -> str:
+        if not self.interactivity_url:
+            raise RuntimeError("interactivity_url is not set on the Slack stand-in")
+        return self.interactivity_url
 
     def response_url_for(self, channel: str, ts: str, user_id: str = INSTALLER_USER_ID) -> str:
         with self.store.lock:
@@ -320,9 +394,7 @@ class SlackStandIn:
     def ephemeral_messages(self, channel: str | None = None) -> list[Message]:
         with self.store.lock:
             found = [
-                m
-                for m in self.store.messages.values()
-                if m.ephemeral_to and (channel is None or m.channel == channel)
+                m for m in self.store.messages.values() if m.ephemeral_to and (channel is None or m.channel == channel)
             ]
             return copy.deepcopy(found)
 
@@ -537,15 +609,90 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, text.encode(), "text/html")
 
     def _ui(self, path: str, query: str) -> None:
+        from localdev import slack_standin_ui as ui
+
+        standin = self.standin
+        args = dict(parse_qsl(query))
+        as_user = args.get("as") or INSTALLER_USER_ID
+        notice = ui.flash(args.get("kind"), args.get("notice"))
+        if self.command == "POST" and path in ("/_ui/click", "/_ui/submit", "/_ui/close"):
+            form = parse_qs(self._read_body().decode("utf-8", "replace"), keep_blank_values=True)
+            self._redirect(self._ui_action(path, form))
+            return
+        with standin.store.lock:
+            store = standin.store
+            if path == "/":
+                team = store.teams.get(args.get("team") or DEFAULT_TEAM_ID) or store.teams[DEFAULT_TEAM_ID]
+                note = "" if standin.interactivity_url else "Buttons are inert: no interactivity URL is set."
+                self._send_html(200, ui.index_page(store, team, as_user, standin.base_url, note))
+                return
+            if path.startswith("/channels/"):
+                channel = store.channels.get(path.removeprefix("/channels/"))
+                if channel is not None:
+                    views = [
+                        v
+                        for v in store.views.values()
+                        if not v.closed and v.user_id == as_user and v.team_id == channel.team_id
+                    ]
+                    interactive = bool(standin.interactivity_url)
+                    self._send_html(200, ui.channel_page(store, channel, as_user, interactive, views, notice))
+                    return
+            if path.startswith("/views/"):
+                view = store.views.get(path.removeprefix("/views/"))
+                if view is not None and not view.closed:
+                    self._send_html(200, ui.view_page(store, view, as_user, notice))
+                    return
+                if view is not None:
+                    self._redirect(_ui_location(view.origin_channel, as_user, "ok", "The modal is closed."))
+                    return
         self._send(404, b"not found", "text/plain")
+
+    def _ui_action(self, path: str, form: dict[str, list[str]]) -> str:
+        """Carry out a browser form; answer where to go next."""
+        standin = self.standin
+        first = {k: v[0] for k, v in form.items() if v}
+        as_user = first.get("as") or INSTALLER_USER_ID
+        if path == "/_ui/click":
+            channel = first.get("channel", "")
+            try:
+                result = standin.click(channel, first.get("ts", ""), first.get("action_id", ""), as_user)
+            except (LookupError, RuntimeError) as exc:
+                return _ui_location(channel, as_user, "err", str(exc))
+            if result.opened_view_id:
+                return f"/views/{result.opened_view_id}?{urlencode({'as': as_user})}"
+            return _ui_location(channel, as_user, *_outcome("Click", result))
+        view_id = first.get("view_id", "")
+        view = next((v for v in standin.views if v.id == view_id), None)
+        origin = view.origin_channel if view else None
+        if path == "/_ui/close":
+            if view is not None:
+                standin.close_view(view_id)
+            return _ui_location(origin, as_user, "ok", "Modal cancelled.")
+        values: dict[str, dict[str, Any]] = {}
+        for name, entered in form.items():
+            block_id, sep, action_id = name.partition("::")
+            if sep:
+                values.setdefault(block_id, {})[action_id] = entered if len(entered) > 1 else entered[0]
+        try:
+            result = standin.submit_view(view_id, values, as_user)
+        except (LookupError, RuntimeError) as exc:
+            return _ui_location(origin, as_user, "err", str(exc))
+        still_open = any(v.id == view_id for v in standin.open_views())
+        if still_open:
+            return f"/views/{view_id}?{urlencode({'as': as_user, 'kind': _outcome('Submit', result)[0]})}"
+        return _ui_location(origin, as_user, *_outcome("Submit", result))
+
+    def _redirect(self, location: str) -> None:
+        self._send(303, b"", "text/plain", {"Location": location})
+
+    def _send_html(self, status: int, page: str) -> None:
+        self._send(status, page.encode(), "text/html; charset=utf-8")
 
     # -- output ----------------------------------------------------------------------------------------
     def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
 
-    def _send(
-        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -562,6 +709,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
         except OSError:
             pass
+
+
+def _ui_location(channel: str | None, as_user: str, kind: str, notice: str) -> str:
+    query = urlencode({"as": as_user, "kind": kind, "notice": notice})
+    return f"/channels/{channel}?{query}" if channel else f"/?{query}"
+
+
+def _outcome(what: str, result: InteractionResult) -> tuple[str, str]:
+    if result.status == 200:
+        return "ok", f"{what} delivered; the app answered 200."
+    detail = result.body[:300]
+    return "err", f"{what} failed: the app answered {result.status or 'nothing'}. {detail}"
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, str]:
@@ -585,9 +744,7 @@ def main() -> None:
     parser.add_argument("--token-rotation", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    standin = SlackStandIn(
-        port=args.port, interactivity_url=args.interactivity_url, token_rotation=args.token_rotation
-    )
+    standin = SlackStandIn(port=args.port, interactivity_url=args.interactivity_url, token_rotation=args.token_rotation)
     with standin:
         print(f"Slack stand-in: {standin.base_url}  (API {standin.api_url})", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -344,8 +344,10 @@ class WebApi:
             definition=definition,
             hash=_view_hash(definition),
             external_id=definition.get("external_id") or None,
+            origin_channel=trigger.channel,
         )
         self.store.views[view.id] = view
+        trigger.view_id = view.id
         return {"view": view.to_api()}
 
     def views_update(self, call: Call) -> dict[str, Any]:
@@ -365,11 +367,10 @@ class WebApi:
         return {"view": view.to_api()}
 
     # -- interactivity support (used by the UI and by tests) ------------------------------------------
-    def issue_trigger(self, team_id: str, user_id: str = INSTALLER_USER_ID) -> str:
+    def issue_trigger(self, team_id: str, user_id: str = INSTALLER_USER_ID, channel: str | None = None) -> str:
         value = f"{int(time.time())}.{secrets.randbelow(10**12)}.{uuid.uuid4().hex}"
-        self.store.triggers[value] = Trigger(
-            value, team_id, user_id, time.time() + self.settings.trigger_lifetime
-        )
+        expires_at = time.time() + self.settings.trigger_lifetime
+        self.store.triggers[value] = Trigger(value, team_id, user_id, expires_at, channel=channel)
         return value
 
     def issue_response_url(self, team_id: str, channel: str, message_ts: str) -> ResponseUrl:

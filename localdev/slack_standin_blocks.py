@@ -54,9 +54,7 @@ def parse_blocks(raw: Any) -> list[dict[str, Any]] | None:
     return raw
 
 
-def validate_message(
-    text: str | None, blocks: list[dict[str, Any]] | None, *, require_content: bool = True
-) -> None:
+def validate_message(text: str | None, blocks: list[dict[str, Any]] | None, *, require_content: bool = True) -> None:
     """Raises PayloadError with the code Slack would answer, in Slack's order of checks."""
     if require_content and not text and not blocks:
         raise PayloadError("no_text")
@@ -98,9 +96,7 @@ def _too_long(value: Any, limit: int, pointer: str, errors: list[str]) -> None:
         errors.append(f"must be less than {limit + 1} characters [json-pointer:{pointer}]")
 
 
-def _check_text_object(
-    obj: Any, limit: int, pointer: str, errors: list[str], *, plain_only: bool = False
-) -> None:
+def _check_text_object(obj: Any, limit: int, pointer: str, errors: list[str], *, plain_only: bool = False) -> None:
     if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
         errors.append(f"must be a text object [json-pointer:{pointer}]")
         return

@@ -44,9 +44,7 @@ def issue_code(
     if team_id not in store.teams:
         raise KeyError(f"unknown team {team_id}")
     value = f"{int(time.time())}.{secrets.token_hex(16)}"
-    store.codes[value] = AuthCode(
-        value, client_id, redirect_uri, team_id, scopes, time.time() + CODE_LIFETIME_S
-    )
+    store.codes[value] = AuthCode(value, client_id, redirect_uri, team_id, scopes, time.time() + CODE_LIFETIME_S)
     return value
 
 
@@ -82,9 +80,7 @@ def authorize_page(store: Workspace, settings: StandInSettings, query: dict[str,
     return 200, _page(f"Install {APP_NAME}", body)
 
 
-def authorize_decision(
-    store: Workspace, settings: StandInSettings, form: dict[str, str]
-) -> tuple[int, str, str]:
+def authorize_decision(store: Workspace, settings: StandInSettings, form: dict[str, str]) -> tuple[int, str, str]:
     """Answers (status, location, html): a 302 to the app's redirect_uri, or a 400 page."""
     problem = _authorize_problem(settings, form)
     if problem:

@@ -165,6 +165,7 @@ class View:
     hash: str
     external_id: str | None = None
     closed: bool = False
+    origin_channel: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
     def to_api(self) -> dict[str, Any]:
@@ -194,6 +195,8 @@ class Trigger:
     user_id: str
     expires_at: float
     used: bool = False
+    view_id: str | None = None
+    channel: str | None = None
 
 
 @dataclass
@@ -252,9 +255,7 @@ class Workspace:
 
     # -- seeding ---------------------------------------------------------------------------------------
     def seed(self) -> None:
-        self.add_team(
-            DEFAULT_TEAM_ID, DEFAULT_TEAM_NAME, bot_user_id=DEFAULT_BOT_USER_ID, bot_id=DEFAULT_BOT_ID
-        )
+        self.add_team(DEFAULT_TEAM_ID, DEFAULT_TEAM_NAME, bot_user_id=DEFAULT_BOT_USER_ID, bot_id=DEFAULT_BOT_ID)
         for user in (
             User("U0ALICE", "alice", "Alice Example"),
             User("U0BOB", "bob", "Bob Example"),
@@ -271,9 +272,7 @@ class Workspace:
         ):
             self.channels[channel.id] = channel
 
-    def add_team(
-        self, team_id: str, name: str, *, bot_user_id: str | None = None, bot_id: str | None = None
-    ) -> Team:
+    def add_team(self, team_id: str, name: str, *, bot_user_id: str | None = None, bot_id: str | None = None) -> Team:
         suffix = team_id[1:] if team_id.startswith("T") else team_id
         domain = "".join(ch for ch in name.lower().replace(" ", "-") if ch.isalnum() or ch == "-") or suffix
         team = Team(
@@ -305,9 +304,7 @@ class Workspace:
             value = "xoxe.xoxb-1-" + secrets.token_urlsafe(24)
             refresh = RefreshToken("xoxe-1-" + secrets.token_urlsafe(32), team_id, scopes)
             self.refresh_tokens[refresh.value] = refresh
-            token = Token(
-                value, team_id, scopes, now, expires_at=now + lifetime_s, refresh_token=refresh.value
-            )
+            token = Token(value, team_id, scopes, now, expires_at=now + lifetime_s, refresh_token=refresh.value)
         else:
             value = f"xoxb-{team_id}-" + secrets.token_urlsafe(24)
             refresh = None

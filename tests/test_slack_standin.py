@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -13,6 +15,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 
 from localdev.slack_standin import SlackStandIn
 
@@ -56,9 +59,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def post_form(
-    url: str, form: dict[str, str], headers: dict[str, str] | None = None
-) -> tuple[int, dict, bytes]:
+def post_form(url: str, form: dict[str, str], headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
     """POST without following redirects: (status, headers, body)."""
     opener = urllib.request.build_opener(_NoRedirect)
     request = urllib.request.Request(url, data=urlencode(form).encode(), headers=headers or {}, method="POST")
@@ -78,9 +79,7 @@ def get(url: str) -> tuple[int, str]:
 
 
 # -- OAuth ---------------------------------------------------------------------------------------------
-def exchange(
-    slack: SlackStandIn, code: str, redirect_uri: str = REDIRECT, secret: str = CLIENT_SECRET
-) -> Any:
+def exchange(slack: SlackStandIn, code: str, redirect_uri: str = REDIRECT, secret: str = CLIENT_SECRET) -> Any:
     return client(slack).oauth_v2_access(
         client_id=CLIENT_ID, client_secret=secret, code=code, redirect_uri=redirect_uri
     )
@@ -118,9 +117,7 @@ def test_unknown_code_bad_redirect_and_bad_credentials_are_refused(slack: SlackS
     wrong_redirect = api_error(lambda: exchange(slack, code, redirect_uri="https://evil.example/cb"))
     assert wrong_redirect.response["error"] == "bad_redirect_uri"
     assert api_error(lambda: exchange(slack, code, secret="wrong")).response["error"] == "bad_client_secret"
-    bad_id = api_error(
-        lambda: client(slack).oauth_v2_access(client_id="other", client_secret=CLIENT_SECRET, code=code)
-    )
+    bad_id = api_error(lambda: client(slack).oauth_v2_access(client_id="other", client_secret=CLIENT_SECRET, code=code))
     assert bad_id.response["error"] == "invalid_client_id"
     # None of the refusals spent the code.
     assert exchange(slack, code)["ok"] is True
@@ -189,9 +186,7 @@ def test_short_expiry_is_configurable(slack: SlackStandIn) -> None:
     slack.expires_in = 0
     answer = exchange(slack, slack.issue_code(REDIRECT))
     assert answer["expires_in"] == 0
-    assert api_error(lambda: client(slack, answer["access_token"]).auth_test()).response["error"] == (
-        "token_expired"
-    )
+    assert api_error(lambda: client(slack, answer["access_token"]).auth_test()).response["error"] == ("token_expired")
 
 
 # -- tokens --------------------------------------------------------------------------------------------
@@ -542,9 +537,7 @@ def test_views_open_uses_a_trigger_once(slack: SlackStandIn) -> None:
     assert api_error(lambda: web.views_open(trigger_id=trigger, view=MODAL)).response["error"] == (
         "exchanged_trigger_id"
     )
-    assert api_error(lambda: web.views_open(trigger_id="1.2.3", view=MODAL)).response["error"] == (
-        "invalid_trigger_id"
-    )
+    assert api_error(lambda: web.views_open(trigger_id="1.2.3", view=MODAL)).response["error"] == ("invalid_trigger_id")
     assert [v.id for v in slack.views] == [opened["id"]]
 
 
@@ -574,3 +567,222 @@ def test_response_url_replaces_the_message_five_times_at_most(slack: SlackStandI
     assert slack.message("C0ALERTS", ts).text == "rated 4"  # type: ignore[union-attr]
     assert post_json(url, {"replace_original": True, "text": "sixth"}) == (404, "used_url")
     assert slack.message("C0ALERTS", ts).text == "rated 4"  # type: ignore[union-attr]
+
+
+# -- interactivity -------------------------------------------------------------------------------------
+SIGNING_SECRET = "local-signing-secret"
+
+FEEDBACK_BLOCKS = [
+    {"type": "header", "text": {"type": "plain_text", "text": "KubePodCrashLooping"}},
+    {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "*Root cause* &lt;memory&gt; limit"},
+        "fields": [{"type": "mrkdwn", "text": "*Cluster*\nprod"}, {"type": "mrkdwn", "text": "*Severity*\ncritical"}],
+    },
+    {"type": "section", "text": {"type": "mrkdwn", "text": "```kubectl rollout undo deployment/api```"}},
+    {"type": "context", "elements": [{"type": "mrkdwn", "text": "investigation inv_1"}]},
+    {
+        "type": "actions",
+        "block_id": "feedback",
+        "elements": [
+            _button(action_id="rate_accurate", value="inv_1:accurate", text={"type": "plain_text", "text": "Accurate"}),
+            _button(
+                action_id="rate_partial",
+                value="inv_1:partial",
+                text={"type": "plain_text", "text": "Partially Accurate"},
+            ),
+        ],
+    },
+]
+
+
+class Receiver:
+    """A stand-in for the app's interactivity endpoint: records what arrives, answers via `respond`."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.respond: Any = lambda payload: (200, "")
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                status, answer = receiver.respond(receiver.payload(-1))
+                data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/slack/interactions"
+
+    def payload(self, index: int) -> dict[str, Any]:
+        return json.loads(parse_qs(self.requests[index][1].decode())["payload"][0])
+
+
+@pytest.fixture
+def receiver(slack: SlackStandIn) -> Iterator[Receiver]:
+    app = Receiver()
+    app.thread.start()
+    slack.interactivity_url = app.url
+    yield app
+    app.server.shutdown()
+    app.server.server_close()
+
+
+def post_feedback_message(slack: SlackStandIn) -> str:
+    return bot(slack).chat_postMessage(channel="C0ALERTS", text="KubePodCrashLooping", blocks=FEEDBACK_BLOCKS)["ts"]
+
+
+def test_click_sends_a_signed_block_actions_payload(slack: SlackStandIn, receiver: Receiver) -> None:
+    ts = post_feedback_message(slack)
+    result = slack.click("C0ALERTS", ts, "rate_partial", user_id="U0BOB")
+    assert result.status == 200
+
+    headers, body = receiver.requests[0]
+    verifier = SignatureVerifier(SIGNING_SECRET)
+    assert verifier.is_valid(body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"])
+    assert not SignatureVerifier("another-secret").is_valid(
+        body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+    )
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+
+    payload = receiver.payload(0)
+    assert payload["type"] == "block_actions"
+    assert payload["user"] == {"id": "U0BOB", "username": "bob", "name": "bob", "team_id": "T0LOCAL"}
+    assert payload["team"]["id"] == "T0LOCAL"
+    assert payload["channel"] == {"id": "C0ALERTS", "name": "alerts"}
+    assert payload["container"] == {
+        "type": "message",
+        "message_ts": ts,
+        "channel_id": "C0ALERTS",
+        "is_ephemeral": False,
+    }
+    assert payload["message"]["ts"] == ts and payload["message"]["blocks"] == FEEDBACK_BLOCKS
+    [action] = payload["actions"]
+    assert (action["action_id"], action["block_id"], action["value"], action["type"]) == (
+        "rate_partial",
+        "feedback",
+        "inv_1:partial",
+        "button",
+    )
+
+    # The response_url and trigger_id in the payload work like Slack's.
+    assert post_json(payload["response_url"], {"replace_original": True, "text": "Rated by bob"}) == (200, "ok")
+    assert slack.message("C0ALERTS", ts).text == "Rated by bob"  # type: ignore[union-attr]
+    assert bot(slack).views_open(trigger_id=payload["trigger_id"], view=MODAL)["ok"] is True
+
+
+def test_click_on_unknown_action_is_refused_before_sending(slack: SlackStandIn, receiver: Receiver) -> None:
+    ts = post_feedback_message(slack)
+    with pytest.raises(LookupError):
+        slack.click("C0ALERTS", ts, "no_such_button")
+    assert receiver.requests == []
+
+
+def test_modal_opened_from_a_click_is_submitted_with_state_values(slack: SlackStandIn, receiver: Receiver) -> None:
+    token = slack.issue_token()
+
+    def open_modal(payload: dict[str, Any]) -> tuple[int, Any]:
+        if payload["type"] == "block_actions":
+            client(slack, token).views_open(trigger_id=payload["trigger_id"], view=MODAL)
+            return 200, ""
+        if not payload["view"]["state"]["values"]["comment"]["text"]["value"]:
+            return 200, {"response_action": "errors", "errors": {"comment": "Please say what was wrong"}}
+        return 200, ""
+
+    receiver.respond = open_modal
+    ts = post_feedback_message(slack)
+    opened = slack.click("C0ALERTS", ts, "rate_partial")
+    assert opened.opened_view_id is not None
+
+    rejected = slack.submit_view(opened.opened_view_id, {"comment": {"text": ""}})
+    assert rejected.json()["response_action"] == "errors"
+    [still_open] = slack.open_views("U0ALICE")
+    assert still_open.errors == {"comment": "Please say what was wrong"}
+
+    accepted = slack.submit_view(opened.opened_view_id, {"comment": {"text": "wrong namespace"}})
+    assert accepted.status == 200
+    submission = receiver.payload(-1)
+    headers, body = receiver.requests[-1]
+    assert SignatureVerifier(SIGNING_SECRET).is_valid(
+        body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+    )
+    assert submission["type"] == "view_submission"
+    assert submission["user"]["id"] == "U0ALICE"
+    assert submission["view"]["callback_id"] == "feedback_comment"
+    assert submission["view"]["private_metadata"] == "inv_1"
+    assert submission["view"]["state"]["values"] == {
+        "comment": {"text": {"type": "plain_text_input", "value": "wrong namespace"}}
+    }
+    assert slack.open_views() == []
+
+
+# -- browser UI ----------------------------------------------------------------------------------------
+def test_index_lists_the_workspace_channels(slack: SlackStandIn) -> None:
+    status, html = get(slack.base_url)
+    assert status == 200
+    for name in ("general", "alerts", "incidents", "ops-private", "secret", "old-alerts"):
+        assert name in html
+
+
+def test_channel_page_renders_block_kit_readably(slack: SlackStandIn) -> None:
+    post_feedback_message(slack)
+    bot(slack).chat_postMessage(channel="C0ALERTS", text="<!channel> unescaped ping")
+    status, html = get(slack.base_url + "channels/C0ALERTS")
+    assert status == 200
+    assert "<h3>KubePodCrashLooping</h3>" in html
+    assert "<b>Root cause</b> &lt;memory&gt; limit" in html
+    assert "<pre>kubectl rollout undo deployment/api</pre>" in html
+    assert "<b>Cluster</b><br>prod" in html
+    assert "investigation inv_1" in html
+    assert "Partially Accurate" in html
+    assert "<span class='mention'>@channel</span>" in html
+    # Without an interactivity URL the buttons cannot be pressed.
+    assert "disabled" in html
+
+
+def test_clicking_a_button_in_the_browser_reaches_the_app(slack: SlackStandIn, receiver: Receiver) -> None:
+    ts = post_feedback_message(slack)
+    _, html = get(slack.base_url + "channels/C0ALERTS")
+    assert "action='/_ui/click'" in html
+    form = {"channel": "C0ALERTS", "ts": ts, "action_id": "rate_accurate", "as": "U0ALICE"}
+    status, headers, _ = post_form(slack.base_url + "_ui/click", form)
+    assert status == 303 and headers["Location"].startswith("/channels/C0ALERTS?")
+    assert receiver.payload(0)["actions"][0]["value"] == "inv_1:accurate"
+    _, page = get(slack.base_url + headers["Location"].lstrip("/"))
+    assert "Click delivered" in page
+
+
+def test_modal_in_the_browser_submits_what_was_typed(slack: SlackStandIn, receiver: Receiver) -> None:
+    token = slack.issue_token()
+
+    def open_modal(payload: dict[str, Any]) -> tuple[int, Any]:
+        if payload["type"] == "block_actions":
+            client(slack, token).views_open(trigger_id=payload["trigger_id"], view=MODAL)
+        return 200, ""
+
+    receiver.respond = open_modal
+    ts = post_feedback_message(slack)
+    form = {"channel": "C0ALERTS", "ts": ts, "action_id": "rate_partial", "as": "U0ALICE"}
+    _, headers, _ = post_form(slack.base_url + "_ui/click", form)
+    assert headers["Location"].startswith("/views/")
+    view_id = urlsplit(headers["Location"]).path.removeprefix("/views/")
+    status, html = get(slack.base_url + headers["Location"].lstrip("/"))
+    assert status == 200 and "Comment" in html and "<textarea name='comment::text'" in html
+
+    status, headers, _ = post_form(
+        slack.base_url + "_ui/submit", {"view_id": view_id, "as": "U0ALICE", "comment::text": "typed in a browser"}
+    )
+    assert status == 303 and headers["Location"].startswith("/channels/C0ALERTS?")
+    values = receiver.payload(-1)["view"]["state"]["values"]
+    assert values["comment"]["text"]["value"] == "typed in a browser"
