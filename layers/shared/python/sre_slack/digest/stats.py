@@ -321,7 +321,8 @@ def build_digest(
         by_day[counts.day] = counts
 
     def on(day: date) -> DayCounts:
-        return by_day.get(day) or DayCounts.empty(day)
+        counts = by_day.get(day)
+        return counts if counts is not None else DayCounts.empty(day)
 
     today, yesterday, week_ago = on(report_day), on(report_day - timedelta(days=1)), on(window_start)
     trend_days = tuple(report_day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1))
