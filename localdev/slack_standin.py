@@ -138,6 +138,7 @@ class SlackStandIn:
         self.token_rotation, self.interactivity_url = self._initial
         self.expires_in = ROTATED_TOKEN_LIFETIME_S
         self.trigger_lifetime = TRIGGER_LIFETIME_S
+        self.interaction_timeout = 10.0
 
     @property
     def port(self) -> int:

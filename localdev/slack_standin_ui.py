@@ -28,7 +28,8 @@ nav a{color:#fff;text-decoration:none;display:block;padding:.15em .3em;border-ra
 nav a.current{background:#1164a3} nav .muted{opacity:.6} nav h2{font-size:1.05em;margin:.2em 0 .8em}
 nav form{margin-top:1.5em;font-size:.85em}
 main{flex:1;padding:1em 2em;max-width:60em}
-.msg{border-bottom:1px solid #eee;padding:.8em 0} .meta{color:#616061;font-size:.8em;margin-bottom:.3em}
+.msg{border-bottom:1px solid #eee;padding:.8em 0} .section{margin:.35em 0}
+.meta{color:#616061;font-size:.8em;margin-bottom:.3em}
 .meta b{color:#1d1c1d;font-size:1.15em}
 .fields{display:grid;grid-template-columns:1fr 1fr;gap:.3em 2em;margin:.4em 0}
 .context{color:#616061;font-size:.85em;margin:.3em 0} .context span{margin-right:.8em}
