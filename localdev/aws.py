@@ -152,7 +152,7 @@ class Deployment:
 
     def _intrinsic(self, key: str, arg: Any) -> Any:
         if key == "Fn::GetAtt":
-            logical_id, attribute = (arg.split(".", 1) if isinstance(arg, str) else self.resolve(arg))
+            logical_id, attribute = arg.split(".", 1) if isinstance(arg, str) else self.resolve(arg)
             return self.get_att(logical_id, attribute)
         if key == "Fn::Sub":
             return self._sub(arg)
