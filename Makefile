@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template build bench clean ci
+.PHONY: run test lint lint-template build bench clean ci enqueue
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed  ## start moto, the Slack stand-in and the local API gateway
 	$(PY) -m localdev.run
+
+EVENT ?= events/investigation_completed.json
+enqueue: $(VENV)/.installed  ## send an example SQS message to the running sandbox (make enqueue EVENT=...)
+	$(PY) -m localdev.enqueue $(EVENT)
 
 test: $(VENV)/.installed  ## the whole test suite
 	$(PY) -m pytest -q
