@@ -86,6 +86,11 @@ def build_http_event(
         raw_query = urlencode(query, doseq=True)
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     lowered.setdefault("host", domain)
+    # API Gateway adds these to every request; handlers build absolute URLs from them.
+    lowered.setdefault("x-forwarded-for", source_ip)
+    lowered.setdefault("x-forwarded-port", "443")
+    lowered.setdefault("x-forwarded-proto", "https")
+    lowered.setdefault("x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}")
     if isinstance(body, dict | list):
         body = json.dumps(body)
         lowered.setdefault("content-type", "application/json")
@@ -322,6 +327,11 @@ class LocalGateway:
                 cookies += [c.strip() for c in value.split(";") if c.strip()]
                 continue
             combined[name] = f"{combined[name]},{value}" if name in combined else value
+        # The local gateway speaks plain HTTP on its own port; say so, as API Gateway says https/443.
+        combined["x-forwarded-proto"] = "http"
+        combined["x-forwarded-port"] = str(self.port)
+        forwarded = combined.get("x-forwarded-for")
+        combined["x-forwarded-for"] = f"{forwarded}, {client_ip}" if forwarded else client_ip
         text = is_text_content_type(combined.get("content-type"))
         if text:
             try:

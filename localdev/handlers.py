@@ -180,11 +180,15 @@ class LocalFunctions:
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         """Invoke once; a handler that runs past the function's Timeout is reported (Lambda would kill it)."""
-        context = LambdaContext.for_function(self.deployment, logical_id)
-        handler = self.handler(logical_id)
+        env = self.env(logical_id)
         started = time.monotonic()
         try:
-            return invoke_handler(handler, event, env=self.env(logical_id), context=context)
+            # The module is imported (Lambda's INIT) with the function's environment, as module-level code
+            # such as Powertools' Logger reads it there.
+            with _INVOCATION_LOCK, apply_env(env):
+                handler = self.handler(logical_id)
+                context = LambdaContext.for_function(self.deployment, logical_id)
+                return invoke_handler(handler, event, env=env, context=context)
         finally:
             elapsed = time.monotonic() - started
             timeout = self.template.function(logical_id).timeout

@@ -397,6 +397,12 @@ def test_gateway_builds_a_v2_event_and_returns_the_full_response(gateway: LocalG
     assert event["cookies"] == ["sid=abc", "theme=dark"]
     assert "cookie" not in event["headers"]
     assert event["headers"]["x-custom"] == "v"
+    forwarded = {k: event["headers"][k] for k in ("x-forwarded-proto", "x-forwarded-port", "x-forwarded-for")}
+    assert forwarded == {
+        "x-forwarded-proto": "http",
+        "x-forwarded-port": str(gateway.port),
+        "x-forwarded-for": "127.0.0.1",
+    }
     assert (event["body"], event["isBase64Encoded"]) == ('{"hello": "world"}', False)
     context = event["requestContext"]
     assert context["authorizer"]["jwt"]["claims"] == {"tenant_id": "t_local", "sub": "dev-user"}
@@ -628,16 +634,23 @@ def test_schedule_event_has_the_eventbridge_shape(deployment: Deployment) -> Non
     assert schedule_event(datetime(2026, 1, 1))["id"] != schedule_event(datetime(2026, 1, 1))["id"]
 
 
-def test_functions_invoke_with_their_own_environment(deployment: Deployment, tmp_path: Path) -> None:
+def test_functions_import_and_run_with_their_own_environment(deployment: Deployment, tmp_path: Path) -> None:
+    # Module-level code (Lambda's INIT) reads the environment too, e.g. Powertools' Logger service name.
     write_function(
         tmp_path,
         "daily_digest",
-        "import os\ndef lambda_handler(event, context):\n"
-        "    return [os.environ.get('DIGEST_QUEUE_URL'), event['time']]\n",
+        "import os\nAT_INIT = os.environ.get('POWERTOOLS_SERVICE_NAME')\n"
+        "def lambda_handler(event, context):\n"
+        "    return [AT_INIT, os.environ.get('DIGEST_QUEUE_URL'), event['time']]\n",
     )
     functions = LocalFunctions(TEMPLATE, deployment, functions_root=tmp_path)
     event = scheduled_invocation_event(deployment, "DailyDigestFunction", datetime(2026, 11, 27, 9, tzinfo=UTC))
-    assert functions.invoke("DailyDigestFunction", event) == [deployment.queue_url("DigestQueue"), event["time"]]
+    service = deployment.function_env("DailyDigestFunction")["POWERTOOLS_SERVICE_NAME"]
+    assert functions.invoke("DailyDigestFunction", event) == [
+        service,
+        deployment.queue_url("DigestQueue"),
+        event["time"],
+    ]
 
 
 def free_port() -> int:
