@@ -1,0 +1,37 @@
+"""Daily digest fan-out (EventBridge `cron(0 9 * * ? *)`): one job per tenant with an active installation.
+
+"Now" is the event's `time`, so a late or replayed event reports the day it was scheduled for. Tenants come from
+the sparse ActiveInstallations index (no scan); jobs go to the digest queue ten per request. Delivering the event
+twice only enqueues duplicate jobs, which the worker's per-channel markers turn into nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sre_slack.config import get_settings
+from sre_slack.digest.jobs import enqueue_jobs, event_time, report_day
+from sre_slack.log import get_logger
+from sre_slack.store.installations import active_tenants
+
+logger = get_logger()
+
+
+class FanOutIncomplete(RuntimeError):
+    """Some jobs could not be enqueued: failing the invocation makes EventBridge retry it (duplicates are fine)."""
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = event_time(event)
+    day = report_day(now)
+    logger.append_keys(report_day=day.isoformat(), scheduled_at=now.isoformat())
+    result = enqueue_jobs(active_tenants(), day, get_settings().require("digest_queue_url"))
+    logger.info("digest jobs enqueued", jobs=result.sent, failed=len(result.failed), requests=result.requests)
+    if result.failed:
+        logger.error("digest jobs not enqueued", tenants=sorted(result.failed)[:50], errors=sorted(
+            set(result.failed.values())))
+        raise FanOutIncomplete(f"{len(result.failed)} digest jobs could not be enqueued")
+    return {"day": day.isoformat(), "jobs": result.sent}

@@ -1,0 +1,252 @@
+"""Run the daily digest now, for one tenant and one day, and print what it says.
+
+    python -m localdev.digest_cli --tenant t_local --day 2026-11-26 [--seed-example]
+        Against the running `make run` sandbox: (optionally) writes example counters for that tenant, puts a
+        digest job on the sandbox's digest queue (the sandbox's SQS pump runs the real worker), prints the text
+        rendering and where it was posted. The Slack stand-in shows the message.
+
+    python -m localdev.digest_cli --in-process [--day 2026-11-26]
+        Self-contained: moto in-process, a Slack stand-in, an installed tenant routed to #alerts, example
+        counters; runs the worker function's handler once and prints the text and the posted message.
+
+The counters are written exactly as the posting pipeline writes them (`TENANT#<t>#COUNTS` / `DAY#<day>`, flat
+numeric attributes incremented with ADD); `record_alert` and `write_day_counts` are also what the tests and the
+benchmark use to produce data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+EXAMPLE_TENANT = "t_local"
+EXAMPLE_CHANNEL = "C0ALERTS"
+
+# (severity, namespace or None, alert name, cluster) -> alerts per day, oldest day first (report day last).
+# Memory alerts in payments go 3 -> 7, NodeDiskPressure is new on the report day, the certificate alert went quiet.
+_EXAMPLE: dict[tuple[str, str | None, str, str], tuple[int, ...]] = {
+    ("critical", "payments", "KubePodCrashLooping", "production-us-east"): (2, 1, 3, 2, 4, 2, 3, 4),
+    ("warning", "payments", "ContainerMemoryNearLimit", "production-us-east"): (1, 2, 2, 3, 2, 4, 3, 7),
+    ("warning", "checkout", "KubeHpaMaxedOut", "production-us-east"): (0, 1, 1, 0, 2, 1, 2, 1),
+    ("info", "monitoring", "PrometheusRuleFailures", "staging-eu"): (3, 3, 2, 3, 3, 2, 3, 3),
+    ("warning", "ingress", "CertificateExpiringSoon", "production-us-east"): (1, 1, 1, 1, 1, 1, 2, 0),
+    ("critical", None, "NodeDiskPressure", "production-us-east"): (0, 0, 0, 0, 0, 0, 0, 2),
+    ("warning", "kube-system", "KubeletTooManyPods", "staging-eu"): (1, 0, 0, 1, 0, 0, 1, 1),
+}
+# Feedback of the report day: accurate, partially accurate, needs improvement.
+_EXAMPLE_RATINGS = {"accurate": 9, "partially_accurate": 3, "needs_improvement": 1}
+
+
+def _table() -> str:
+    from sre_slack.config import get_settings
+
+    return get_settings().table_name
+
+
+def write_day_counts(tenant_id: str, day: date, counters: Mapping[str, int]) -> None:
+    """Add these counters (`total`, `sev#critical`, `ns#payments`, ...) to the tenant's item of `day`."""
+    from sre_slack import keys
+    from sre_slack.aws_clients import dynamodb
+    from sre_slack.dynamo import to_attr, to_item
+
+    if not counters:
+        return
+    names = {f"#a{i}": name for i, name in enumerate(counters)}
+    values = {f":v{i}": to_attr(value) for i, value in enumerate(counters.values())}
+    dynamodb().update_item(
+        TableName=_table(),
+        Key=to_item(keys.counts_key(tenant_id, day)),
+        UpdateExpression="ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(counters))),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def alert_counters(severity: str, namespace: str | None, alert: str, cluster: str, times: int = 1) -> dict[str, int]:
+    """What one counted investigation adds (times `times`)."""
+    counters = {"total": times, f"sev#{severity}": times, f"alert#{alert}": times, f"cluster#{cluster}": times}
+    if namespace:
+        counters[f"ns#{namespace}"] = times
+    return counters
+
+
+def record_alert(tenant_id: str, day: date, *, severity: str, namespace: str | None, alert: str, cluster: str,
+                 times: int = 1) -> None:
+    write_day_counts(tenant_id, day, alert_counters(severity, namespace, alert, cluster, times))
+
+
+def example_days(report_day: date) -> dict[date, dict[str, int]]:
+    """The example counters of the eight days ending with `report_day`."""
+    days: dict[date, dict[str, int]] = {}
+    for offset in range(8):
+        day = report_day - timedelta(days=7 - offset)
+        merged: dict[str, int] = {}
+        for (severity, namespace, alert, cluster), per_day in _EXAMPLE.items():
+            if per_day[offset]:
+                for name, n in alert_counters(severity, namespace, alert, cluster, per_day[offset]).items():
+                    merged[name] = merged.get(name, 0) + n
+        if offset == 7:
+            merged |= {f"rating#{key}": n for key, n in _EXAMPLE_RATINGS.items()}
+        days[day] = merged
+    return days
+
+
+def seed_example(tenant_id: str, report_day: date) -> None:
+    for day, counters in example_days(report_day).items():
+        write_day_counts(tenant_id, day, counters)
+
+
+def render_text(tenant_id: str, day: date) -> str:
+    from sre_slack.digest.counts_store import read_day_counts
+    from sre_slack.digest.stats import build_digest
+    from sre_slack.messages.digest_text import render_digest_text
+
+    return render_digest_text(build_digest(day, read_day_counts(tenant_id, day)))
+
+
+def _yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+# ------------------------------------------------------------------------------------------------ sandbox
+
+
+def run_against_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: float = 15.0) -> int:
+    import os
+
+    import boto3
+
+    from localdev.aws import DEFAULT_STACK_NAME
+    from localdev.sandbox import REGION, Ports, use_local_aws
+    from sre_slack.aws_clients import reset_clients
+    from sre_slack.digest import markers
+    from sre_slack.digest.jobs import DigestJob
+    from sre_slack.store.tenant_config import load_tenant_config
+
+    use_local_aws(Ports())
+    os.environ["TABLE_NAME"] = f"{DEFAULT_STACK_NAME}-SlackTable"
+    reset_clients()
+    if seed:
+        seed_example(tenant_id, day)
+        print(f"example counters written for {tenant_id}, {day - timedelta(days=7)} .. {day}")
+    print(render_text(tenant_id, day), end="\n\n")
+
+    from sre_slack.routing import resolve_digest_channels
+
+    config = load_tenant_config(tenant_id)
+    channels = resolve_digest_channels(config.routing) if config.routing_raw is not None else ()
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.get_queue_url(QueueName=f"{DEFAULT_STACK_NAME}-DigestQueue")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=DigestJob(tenant_id=tenant_id, day=day).to_body())
+    print(f"digest job enqueued for {tenant_id}, {day}")
+    if config.installation is None or not channels:
+        print("note: the tenant has no installation or no digest/default channels; the worker will skip it "
+              "(install from the portal stand-in and PUT /routing first)")
+        return 0
+    deadline = time.monotonic() + wait_seconds
+    pending = set(channels)
+    while pending and time.monotonic() < deadline:
+        for channel in sorted(pending):
+            marker = markers.get_marker(tenant_id, day, channel)
+            if marker and marker.get("status") not in (None, "posting"):
+                print(f"{channel}: {marker['status']} {marker.get('ts') or marker.get('reason') or ''}".rstrip())
+                pending.discard(channel)
+        time.sleep(0.5)
+    for channel in sorted(pending):
+        print(f"{channel}: no result yet (is `make run` running?)")
+    return 0 if not pending else 1
+
+
+# ------------------------------------------------------------------------------------------------ in process
+
+
+def run_in_process(day: date, *, tenant_id: str = EXAMPLE_TENANT) -> int:
+    import os
+
+    from moto import mock_aws
+
+    from localdev.aws import deploy
+    from localdev.handlers import LocalFunctions
+    from localdev.slack_standin import SlackStandIn
+    from localdev.sqs_pump import sqs_record
+    from localdev.template import Template
+    from sre_slack.aws_clients import reset_clients
+    from sre_slack.config import reset_settings
+    from sre_slack.digest.jobs import DigestJob
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                        "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",
+                        "POWERTOOLS_LOG_LEVEL": "WARNING"}.items():
+        os.environ[name] = value
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    template = Template.load()
+    with SlackStandIn() as slack, mock_aws():
+        deployment = deploy(
+            template,
+            parameters={"PortalUrl": "http://localhost:3002", "JwtIssuer": "https://idp.local/",
+                        "JwtAudience": "sre-portal", "SlackApiUrl": slack.api_url},
+            secret_values={"SlackCredentials": {"client_id": slack.client_id, "client_secret": slack.client_secret,
+                                                "signing_secret": slack.signing_secret}},
+        )
+        os.environ.update(deployment.function_env("DigestWorkerFunction"))
+        reset_settings()
+        reset_clients()
+        install_example_tenant(slack, tenant_id, channel=EXAMPLE_CHANNEL)
+        seed_example(tenant_id, day)
+        print(render_text(tenant_id, day), end="\n\n")
+
+        sqs_message = {"MessageId": "local-1", "ReceiptHandle": "local-1", "MD5OfBody": "",
+                       "Body": DigestJob(tenant_id=tenant_id, day=day).to_body()}
+        event = {"Records": [sqs_record(sqs_message, queue_arn=deployment.queue_arn("DigestQueue"),
+                                        region=deployment.region)]}
+        result = LocalFunctions(template, deployment).invoke("DigestWorkerFunction", event)
+        posted = slack.messages(EXAMPLE_CHANNEL)
+        if result.get("batchItemFailures") or not posted:
+            print(f"the digest was not posted: {json.dumps(result)}", file=sys.stderr)
+            return 1
+        message = posted[-1]
+        print(f"posted to #{slack.channel(EXAMPLE_CHANNEL)['name']} ({EXAMPLE_CHANNEL}) ts={message.ts}")
+        print(f"notification text: {message.text}")
+        print(f"{len(message.blocks)} blocks, {len(json.dumps(message.blocks))} characters of Block Kit JSON")
+    return 0
+
+
+def install_example_tenant(slack: Any, tenant_id: str, *, channel: str, team_id: str = "T0LOCAL") -> None:
+    """An active installation (token issued by the stand-in) routing the digest to `channel`."""
+    from sre_slack.store.installations import Installation, save_installation
+    from sre_slack.store.tenant_config import put_routing
+
+    token = slack.issue_token(team_id)
+    save_installation(
+        Installation(tenant_id=tenant_id, team_id=team_id, team_name="Local Dev Workspace", bot_user_id="U0BOT",
+                     scopes=("chat:write", "chat:write.public", "channels:read", "groups:read"),
+                     installed_at=int(time.time())),
+        bot_token=token, refresh_token=None,
+    )
+    put_routing(tenant_id, {"default_channels": [channel], "digest_channels": [], "routes": []})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenant", default=EXAMPLE_TENANT)
+    parser.add_argument("--day", type=date.fromisoformat, default=None, help="UTC day to report (default: yesterday)")
+    parser.add_argument("--seed-example", action="store_true", help="write example counters first (sandbox mode)")
+    parser.add_argument("--in-process", action="store_true", help="no sandbox needed: moto + stand-in in-process")
+    args = parser.parse_args(argv)
+    day = args.day or _yesterday()
+    from localdev.handlers import ensure_layers_on_path
+    from localdev.template import Template
+
+    ensure_layers_on_path(Template.load())  # sre_slack lives in the shared layer, as in Lambda
+    if args.in_process:
+        return run_in_process(day, tenant_id=args.tenant)
+    return run_against_sandbox(args.tenant, day, seed=args.seed_example)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
