@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from localdev.handlers import LocalFunctions, print_invocation_error
-from localdev.template import HttpApiRoute, Template
+from localdev.template import HTTP_API_TYPE, HttpApiRoute, Template
 
 if TYPE_CHECKING:
     from localdev.aws import Deployment
@@ -240,6 +240,72 @@ def template_routes(template: Template) -> list[BoundRoute]:
     return sorted(routes, key=lambda r: r.priority)
 
 
+# ---------------------------------------------------------------------------------------------------- CORS
+
+
+@dataclass(frozen=True)
+class CorsConfiguration:
+    """The HttpApi's CorsConfiguration. With it, API Gateway answers preflights itself and replaces any CORS
+    headers of the function's response with its own; without it, a browser on another origin is refused."""
+
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    allow_credentials: bool = False
+    max_age: int | None = None
+
+    @classmethod
+    def from_template(cls, template: Template, deployment: Deployment) -> CorsConfiguration | None:
+        for api in template.resources_of_type(HTTP_API_TYPE).values():
+            config = deployment.resolve((api.get("Properties") or {}).get("CorsConfiguration"))
+            if config is True:  # SAM's shorthand: any origin
+                return cls(allow_origins=("*",), allow_methods=("*",), allow_headers=("*",))
+            if isinstance(config, dict):
+                return cls(
+                    allow_origins=tuple(config.get("AllowOrigins") or ()),
+                    allow_methods=tuple(str(m).upper() for m in config.get("AllowMethods") or ()),
+                    allow_headers=tuple(str(h).lower() for h in config.get("AllowHeaders") or ()),
+                    expose_headers=tuple(config.get("ExposeHeaders") or ()),
+                    allow_credentials=bool(config.get("AllowCredentials", False)),
+                    max_age=int(config["MaxAge"]) if "MaxAge" in config else None,
+                )
+        return None
+
+    def allowed_origin(self, origin: str | None) -> str | None:
+        if not origin:
+            return None
+        if "*" in self.allow_origins:
+            return "*"
+        return origin if origin.lower() in {o.lower() for o in self.allow_origins} else None
+
+    def response_headers(self, origin: str | None) -> list[tuple[str, str]]:
+        allowed = self.allowed_origin(origin)
+        if allowed is None:
+            return []
+        headers = [("access-control-allow-origin", allowed)]
+        if self.allow_credentials:
+            headers.append(("access-control-allow-credentials", "true"))
+        if self.expose_headers:
+            headers.append(("access-control-expose-headers", ",".join(self.expose_headers)))
+        return headers
+
+    def preflight(self, headers: dict[str, str]) -> HttpResponse:
+        origin = headers.get("origin")
+        answer = self.response_headers(origin)
+        if answer:
+            method = headers.get("access-control-request-method", "").upper()
+            methods = [method] if "*" in self.allow_methods else list(self.allow_methods)
+            requested = headers.get("access-control-request-headers", "")
+            allow_headers = requested if "*" in self.allow_headers else ",".join(self.allow_headers)
+            answer.append(("access-control-allow-methods", ",".join(methods)))
+            if allow_headers:
+                answer.append(("access-control-allow-headers", allow_headers))
+            if self.max_age is not None:
+                answer.append(("access-control-max-age", str(self.max_age)))
+        return HttpResponse(204, answer, b"")
+
+
 # ---------------------------------------------------------------------------------------------------- server
 
 
@@ -261,6 +327,7 @@ class LocalGateway:
         self.deployment = deployment
         self.functions = LocalFunctions(template, deployment, functions_root=functions_root)
         self.routes = template_routes(template)
+        self.cors = CorsConfiguration.from_template(template, deployment)
         self.dev_claims = dict(DEFAULT_DEV_CLAIMS if dev_claims is None else dev_claims)
         self.quiet = quiet
         self._server = ThreadingHTTPServer((host, port), _make_request_handler(self))
@@ -315,10 +382,6 @@ class LocalGateway:
     ) -> tuple[HttpResponse, str | None]:
         """One HTTP request -> (answer, function that served it)."""
         split = urlsplit(target)
-        found = self.find_route(method, split.path)
-        if found is None:
-            return HttpResponse(NOT_FOUND[0], list(NOT_FOUND[1].items()), NOT_FOUND[2]), None
-        bound, path_parameters = found
         combined: dict[str, str] = {}
         cookies: list[str] = []
         for name, value in headers:
@@ -327,6 +390,29 @@ class LocalGateway:
                 cookies += [c.strip() for c in value.split(";") if c.strip()]
                 continue
             combined[name] = f"{combined[name]},{value}" if name in combined else value
+        if self.cors is not None and method == "OPTIONS" and "access-control-request-method" in combined:
+            return self.cors.preflight(combined), None
+        response, function = self._invoke_route(method, split.path, split.query, combined, cookies, body, client_ip)
+        if self.cors is None:
+            return response, function
+        own = [(k, v) for k, v in response.headers if not k.lower().startswith("access-control-")]
+        cors_headers = self.cors.response_headers(combined.get("origin"))
+        return HttpResponse(response.status, own + cors_headers, response.body), function
+
+    def _invoke_route(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        combined: dict[str, str],
+        cookies: list[str],
+        body: bytes,
+        client_ip: str,
+    ) -> tuple[HttpResponse, str | None]:
+        found = self.find_route(method, path)
+        if found is None:
+            return HttpResponse(NOT_FOUND[0], list(NOT_FOUND[1].items()), NOT_FOUND[2]), None
+        bound, path_parameters = found
         # The local gateway speaks plain HTTP on its own port; say so, as API Gateway says https/443.
         combined["x-forwarded-proto"] = "http"
         combined["x-forwarded-port"] = str(self.port)
@@ -340,9 +426,9 @@ class LocalGateway:
                 text = False
         event = build_http_event(
             method,
-            split.path,
+            path,
             headers=combined,
-            query=split.query,
+            query=query,
             body=body if body else None,
             cookies=cookies,
             claims=self.claims_for(combined) if bound.route.needs_authorizer else None,
