@@ -1,0 +1,1 @@
+"""Feedback on investigations: the buttons' clicks, the Needs Improvement modal, and the stored ratings."""
