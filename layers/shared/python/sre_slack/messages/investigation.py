@@ -457,8 +457,7 @@ def _summary_section(inv: InvestigationCompleted) -> dict[str, Any]:
         "block_id": "summary",
         "text": {"type": "mrkdwn", "text": summary},
         "fields": [
-            {"type": "mrkdwn", "text": truncate(f"*{name}*\n{value}", SECTION_FIELD_TEXT_MAX)}
-            for name, value in fields
+            {"type": "mrkdwn", "text": truncate(f"*{name}*\n{value}", SECTION_FIELD_TEXT_MAX)} for name, value in fields
         ],
     }
 
@@ -521,9 +520,7 @@ def _action_text(number: int, title: str, command: str | None, limit: int) -> st
     return f"{head}\n{block}{mark}"
 
 
-def _resources_section(
-    resources: Sequence[AffectedResource], limit: int, portal_more: str
-) -> list[dict[str, Any]]:
+def _resources_section(resources: Sequence[AffectedResource], limit: int, portal_more: str) -> list[dict[str, Any]]:
     if not resources:
         return []
     heading = "*Affected resources*"
@@ -531,9 +528,7 @@ def _resources_section(
     if room <= 0:
         return []
     items = [_resource_line(resource) for resource in resources[:MAX_RESOURCES_SHOWN]]
-    listing, _ = bullet_list(
-        items, room, lambda hidden: f"…and {hidden} more — {portal_more}", total=len(resources)
-    )
+    listing, _ = bullet_list(items, room, lambda hidden: f"…and {hidden} more — {portal_more}", total=len(resources))
     if not listing:
         return []
     return [_section("resources", f"{heading}\n{listing}")]
@@ -617,4 +612,3 @@ def _context(block_id: str, text: str) -> dict[str, Any]:
 def _block_overhead(block_id: str) -> int:
     """What a one-text section costs in the total count besides its text."""
     return blocks_char_count({"type": "section", "block_id": block_id, "text": {"type": "mrkdwn"}})
-

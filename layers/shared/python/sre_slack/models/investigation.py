@@ -104,9 +104,7 @@ def _to_utc(value: datetime) -> datetime:
 
 def _check_portal_url(value: str) -> str:
     if len(value) > MAX_PORTAL_URL_LENGTH:
-        raise PydanticCustomError(
-            "url_too_long", "must be at most {max} characters", {"max": MAX_PORTAL_URL_LENGTH}
-        )
+        raise PydanticCustomError("url_too_long", "must be at most {max} characters", {"max": MAX_PORTAL_URL_LENGTH})
     if not _URL_CHARS.match(value):
         raise PydanticCustomError("url_chars", "must be a URL without spaces, quotes, <, > or |")
     parts = urlsplit(value)

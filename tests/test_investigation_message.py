@@ -1,0 +1,754 @@
+"""The investigation message as a reader (and Slack) sees it: content, safety, and size limits."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings, target
+from hypothesis import strategies as st
+from slack_sdk.models.blocks import Block
+
+from sre_slack.messages import investigation as investigation_module
+from sre_slack.messages.feedback_line import (
+    FeedbackSummary,
+    parse_feedback_value,
+    rating_for_action_id,
+    render_feedback_line,
+)
+from sre_slack.messages.investigation import (
+    SlackMessage,
+    build_investigation_message,
+    is_mutating,
+)
+from sre_slack.messages.limits import (
+    BLOCKS_TOTAL_CHARS_BUDGET,
+    FALLBACK_TEXT_MAX,
+    blocks_char_count,
+    validate_message,
+)
+from sre_slack.messages.text import (
+    bullet_list,
+    clip,
+    code_block,
+    escape,
+    slack_len,
+    truncate,
+)
+from sre_slack.models.investigation import InvestigationCompleted, parse_investigation_message
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+HOSTILE = "<!channel> <@U1> <https://evil.example|click> <!here> <#C123>"
+INERT = ("<!channel>", "<@U1>", "<https://evil", "<!here>", "<#C123>")
+
+
+def example() -> dict[str, Any]:
+    return json.loads((EVENTS / "investigation_completed.json").read_text())
+
+
+def investigation(document: dict[str, Any] | None = None) -> InvestigationCompleted:
+    message = parse_investigation_message(json.dumps(document if document is not None else example()))
+    assert isinstance(message, InvestigationCompleted)
+    return message
+
+
+def build(document: dict[str, Any] | None = None, **kwargs: Any) -> SlackMessage:
+    return build_investigation_message(investigation(document), tenant_id="t_acme", **kwargs)
+
+
+def block(message: SlackMessage, block_id: str) -> dict[str, Any]:
+    matches = [b for b in message.blocks if b.get("block_id") == block_id]
+    assert len(matches) == 1, f"expected one block {block_id!r}, got {[b.get('block_id') for b in message.blocks]}"
+    return matches[0]
+
+
+def has_block(message: SlackMessage, block_id: str) -> bool:
+    return any(b.get("block_id") == block_id for b in message.blocks)
+
+
+def texts(node: Any) -> Iterator[tuple[str, str]]:
+    """Every (type, text) text object in the blocks."""
+    if isinstance(node, dict):
+        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+            yield node["type"], node["text"]
+        for value in node.values():
+            yield from texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from texts(value)
+
+
+def mrkdwn(message: SlackMessage) -> str:
+    return "\n".join(text for kind, text in texts(message.blocks) if kind == "mrkdwn")
+
+
+def header_text(message: SlackMessage) -> str:
+    return block(message, "title")["text"]["text"]
+
+
+def assert_slack_accepts(message: SlackMessage) -> None:
+    assert validate_message(message.blocks, message.text) == []
+    # An independent check of the per-field limits: slack_sdk's own block classes.
+    for raw in message.blocks:
+        Block.parse(copy.deepcopy(raw)).validate_json()
+    assert slack_len(message.text) <= FALLBACK_TEXT_MAX
+    assert "\n" not in message.text
+
+
+# --- what the reader sees ------------------------------------------------------------------------------
+
+
+def test_the_contract_example_shows_everything_a_responder_needs() -> None:
+    message = build()
+    body = mrkdwn(message)
+
+    assert header_text(message) == "🔴 KubePodCrashLooping"
+    assert "Pod payments/api-7f9c4 is restarting every 40 s" in block(message, "summary")["text"]["text"]
+    fields = [field["text"] for field in block(message, "summary")["fields"]]
+    assert "*Severity*\n🔴 Critical" in fields
+    assert "*Cluster*\nproduction-us-east" in fields
+    assert "*Namespace*\npayments" in fields
+    assert "*Workspace*\nplatform-team" in fields
+    assert "*Fired at*\n<!date^1795767120^{date_short_pretty} {time}|2026-11-27 08:12 UTC>" in fields
+    root_cause = block(message, "root_cause")["text"]["text"]
+    assert "confidence: _high_" in root_cause
+    assert "the JVM heap needs 300Mi, so the container is OOMKilled on start." in root_cause
+    resources = block(message, "resources")["text"]["text"]
+    assert "*Deployment* payments/api · _2/5 ready_" in resources
+    assert "*Pod* payments/api-7f9c4 · _CrashLoopBackOff_" in resources
+    assert "```kubectl describe pod api-7f9c4 -n payments```" in body
+    assert "```kubectl rollout undo deployment/api -n payments```" in body
+    assert_slack_accepts(message)
+
+
+def test_only_the_command_that_changes_the_cluster_is_marked() -> None:
+    message = build()
+    inspect = block(message, "action_0")["text"]["text"]
+    rollback = block(message, "action_1")["text"]["text"]
+
+    assert "Inspect the last termination" in inspect
+    assert "changes the cluster" not in inspect
+    assert "Roll back to the previous revision" in rollback
+    assert "⚠️" in rollback and "changes the cluster" in rollback
+
+
+def test_sections_read_in_the_order_of_need() -> None:
+    order = [b.get("block_id") for b in build().blocks]
+
+    assert order.index("title") == 0
+    assert order.index("summary") < order.index("root_cause") < order.index("action_0")
+    assert order.index("action_0") < order.index("resources") < order.index("feedback")
+    assert order[-1] == "feedback"
+
+
+def test_the_fallback_text_is_one_readable_line() -> None:
+    assert build().text == (
+        "🔴 [critical] KubePodCrashLooping on production-us-east/payments: "
+        "Pod payments/api-7f9c4 is restarting every 40 s"
+    )
+
+
+def test_the_fallback_text_without_namespace_names_the_cluster_only() -> None:
+    document = example()
+    document["alert"]["namespace"] = None
+    document["alert"]["severity"] = "warning"
+
+    assert build(document).text.startswith("🟠 [warning] KubePodCrashLooping on production-us-east: ")
+
+
+@pytest.mark.parametrize(("severity", "emoji"), [("critical", "🔴"), ("warning", "🟠"), ("info", "🔵")])
+def test_the_header_carries_a_severity_cue(severity: str, emoji: str) -> None:
+    document = example()
+    document["alert"]["severity"] = severity
+
+    message = build(document)
+
+    assert header_text(message) == f"{emoji} KubePodCrashLooping"
+    assert message.text.startswith(f"{emoji} [{severity}] ")
+
+
+def test_the_three_feedback_buttons_are_labelled_exactly() -> None:
+    feedback = block(build(), "feedback")
+
+    assert feedback["type"] == "actions"
+    assert [e["text"]["text"] for e in feedback["elements"]] == ["Accurate", "Partially Accurate", "Needs Improvement"]
+    assert [e["action_id"] for e in feedback["elements"]] == [
+        "feedback_accurate",
+        "feedback_partially_accurate",
+        "feedback_needs_improvement",
+    ]
+    assert [rating_for_action_id(e["action_id"]) for e in feedback["elements"]] == [
+        "accurate",
+        "partially_accurate",
+        "needs_improvement",
+    ]
+
+
+def test_the_button_value_names_tenant_and_investigation_only() -> None:
+    for element in block(build(), "feedback")["elements"]:
+        assert json.loads(element["value"]) == {"t": "t_acme", "i": "inv_01JD4X8Y2Z"}
+        assert parse_feedback_value(element["value"]) == ("t_acme", "inv_01JD4X8Y2Z")
+        assert "xox" not in element["value"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['{"t":"t_acme"}', '{"t":"t#x","i":"inv_1"}', '["t_acme","inv_1"]', "not json", '{"t":1,"i":"inv_1"}'],
+)
+def test_a_crafted_button_value_is_not_accepted_back(value: str) -> None:
+    assert parse_feedback_value(value) is None
+
+
+def test_the_tenant_for_the_buttons_must_be_a_safe_id() -> None:
+    with pytest.raises(ValueError, match="tenant_id"):
+        build_investigation_message(investigation(), tenant_id='t","i":"other')
+
+
+def test_the_portal_link_is_a_button_when_given() -> None:
+    portal = block(build(), "portal")
+
+    assert portal["elements"][0]["text"]["text"] == "View in portal"
+    assert portal["elements"][0]["url"] == "https://portal.example.com/investigations/inv_01JD4X8Y2Z"
+    assert rating_for_action_id(portal["elements"][0]["action_id"]) is None
+
+
+def test_without_portal_url_there_is_no_portal_button() -> None:
+    document = example()
+    del document["portal_url"]
+
+    message = build(document)
+
+    assert not has_block(message, "portal")
+    assert_slack_accepts(message)
+
+
+def test_a_test_investigation_says_so() -> None:
+    document = example()
+    document["test"] = True
+
+    message = build(document)
+
+    assert header_text(message).startswith("🧪 TEST")
+    assert "KubePodCrashLooping" in header_text(message)
+    assert block(message, "test_marker")["elements"][0]["text"].endswith("This is a test from Test Integration")
+    assert message.text.startswith("[TEST] ")
+    assert_slack_accepts(message)
+
+
+def test_a_real_investigation_has_no_test_marker() -> None:
+    message = build()
+
+    assert not has_block(message, "test_marker")
+    assert "TEST" not in header_text(message)
+
+
+def test_a_resolved_investigation_keeps_its_content_and_buttons() -> None:
+    resolved_at = datetime(2026, 11, 27, 8, 47, 30, tzinfo=UTC)
+
+    message = build(resolved_at=resolved_at)
+
+    assert header_text(message) == "✅ Resolved: KubePodCrashLooping"
+    assert block(message, "resolved")["elements"][0]["text"] == (
+        "✅ Resolved at <!date^1795769250^{date_short_pretty} {time}|2026-11-27 08:47 UTC>"
+    )
+    assert [e["text"]["text"] for e in block(message, "feedback")["elements"]] == [
+        "Accurate",
+        "Partially Accurate",
+        "Needs Improvement",
+    ]
+    assert has_block(message, "root_cause") and has_block(message, "action_0")
+    assert message.text.startswith("✅ Resolved: ")
+    assert_slack_accepts(message)
+
+
+def test_a_resolved_test_investigation_is_still_marked_as_a_test() -> None:
+    document = example()
+    document["test"] = True
+
+    message = build(document, resolved_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+
+    assert header_text(message) == "🧪 TEST · ✅ Resolved: KubePodCrashLooping"
+    assert has_block(message, "test_marker")
+
+
+def test_feedback_shows_who_rated_and_how() -> None:
+    summary = FeedbackSummary(
+        counts={"accurate": 1, "needs_improvement": 1}, latest_user_id="U123", latest_rating="accurate"
+    )
+
+    message = build(feedback=summary)
+
+    line = block(message, "feedback_summary")["elements"][0]["text"]
+    assert line == "Rated *Accurate* by <@U123> · 2 ratings: 1 Accurate, 1 Needs Improvement"
+    assert has_block(message, "feedback")
+    assert_slack_accepts(message)
+
+
+def test_a_single_rating_reads_as_one_line_without_a_breakdown() -> None:
+    summary = FeedbackSummary(
+        counts={"partially_accurate": 1}, latest_user_id="W0ABC12", latest_rating="partially_accurate"
+    )
+
+    assert render_feedback_line(summary) == "Rated *Partially Accurate* by <@W0ABC12>"
+
+
+def test_no_ratings_means_no_feedback_line() -> None:
+    assert render_feedback_line(FeedbackSummary()) is None
+    assert not has_block(build(feedback=FeedbackSummary()), "feedback_summary")
+
+
+def test_a_rater_id_that_is_not_a_slack_user_id_cannot_form_a_mention() -> None:
+    summary = FeedbackSummary(counts={"accurate": 1}, latest_user_id="<!channel>", latest_rating="accurate")
+
+    line = render_feedback_line(summary)
+
+    assert line is not None
+    assert "<!channel>" not in line
+    assert "&lt;!channel&gt;" in line
+
+
+def test_empty_analysis_is_said_rather_than_left_blank() -> None:
+    document = example()
+    document["root_cause"] = "   "
+    document["alert"]["summary"] = ""
+
+    message = build(document)
+
+    assert "did not report a root cause" in block(message, "root_cause")["text"]["text"]
+    assert "No summary provided" in block(message, "summary")["text"]["text"]
+    assert_slack_accepts(message)
+
+
+def test_actions_without_commands_and_no_resources_still_render() -> None:
+    document = example()
+    document["recommended_actions"] = [{"title": "Page the payments on-call"}]
+    document["affected_resources"] = []
+    document["alert"]["labels"] = {}
+
+    message = build(document)
+
+    assert block(message, "action_0")["text"]["text"] == "*1. Page the payments on-call*"
+    assert not has_block(message, "resources")
+    assert not has_block(message, "labels")
+    assert_slack_accepts(message)
+
+
+def test_as_kwargs_is_what_chat_post_message_takes() -> None:
+    message = build()
+
+    assert message.as_kwargs() == {"text": message.text, "blocks": message.blocks}
+
+
+# --- nothing from outside can ping or link -------------------------------------------------------------
+
+
+def hostile_document() -> dict[str, Any]:
+    document = example()
+    document["cluster"] = f"prod {HOSTILE}"
+    document["workspace"] = HOSTILE
+    document["confidence"] = HOSTILE
+    document["root_cause"] = f"Because {HOSTILE} & more"
+    document["alert"]["name"] = f"Alert {HOSTILE}"
+    document["alert"]["namespace"] = HOSTILE
+    document["alert"]["summary"] = f"Summary {HOSTILE}"
+    document["alert"]["labels"] = {HOSTILE: HOSTILE}
+    document["affected_resources"] = [{"kind": HOSTILE, "namespace": HOSTILE, "name": HOSTILE, "status": HOSTILE}]
+    document["recommended_actions"] = [{"title": HOSTILE, "command": f"kubectl get pods | grep '{HOSTILE}'"}]
+    return document
+
+
+def test_mentions_and_links_from_outside_render_inert() -> None:
+    for resolved_at in (None, datetime(2026, 11, 27, 9, tzinfo=UTC)):
+        message = build(hostile_document(), resolved_at=resolved_at)
+        body = mrkdwn(message)
+
+        for token in INERT:
+            assert token not in body
+            assert token not in message.text
+        assert "&lt;!channel&gt;" in block(message, "summary")["text"]["text"]
+        assert "&lt;@U1&gt;" in block(message, "root_cause")["text"]["text"]
+        assert "&lt;https://evil.example|click&gt;" in block(message, "resources")["text"]["text"]
+        assert "&amp; more" in block(message, "root_cause")["text"]["text"]
+        assert_slack_accepts(message)
+
+
+def test_every_angle_bracket_left_in_mrkdwn_is_one_of_ours() -> None:
+    message = build(hostile_document(), feedback=FeedbackSummary({"accurate": 1}, "U123", "accurate"))
+
+    tokens = re.findall(r"<[^>]*>", mrkdwn(message))
+
+    assert tokens  # the dates, the portal link and the rater mention
+    for token in tokens:
+        assert token.startswith(("<!date^", "<https://portal.example.com/", "<@U123>")), token
+
+
+def test_the_header_shows_outside_text_literally() -> None:
+    # plain_text is not parsed by Slack: nothing to escape, nothing that could ping.
+    assert header_text(build(hostile_document())).startswith("🔴 Alert <!channel>")
+
+
+# --- kubectl and friends: does this change the cluster? ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "mutating"),
+    [
+        ("kubectl get pods -n payments", False),
+        ("kubectl describe pod api-7f9c4 -n payments", False),
+        ("kubectl logs api-7f9c4 -n payments --previous", False),
+        ("kubectl top pod -n payments", False),
+        ("kubectl explain deployment.spec", False),
+        ("kubectl events -n payments", False),
+        ("kubectl auth can-i delete pods", False),
+        ("kubectl diff -f deploy.yaml", False),
+        ("kubectl rollout status deployment/api -n payments", False),
+        ("kubectl rollout history deployment/api", False),
+        ("kubectl -n payments get pods -o wide", False),
+        ("kubectl --context prod --namespace=payments describe svc api", False),
+        ("kubectl -nkube-system get pods", False),
+        ("KUBECONFIG=/tmp/kc kubectl get nodes", False),
+        ("kubectl logs api-7f9c4 -n payments | grep -E 'OOM|Killed' | tail -n 50", False),
+        ("kubectl get pods -o json | jq '.items[] | .metadata.name'", False),
+        ("watch -n 5 kubectl get pods", False),
+        ("kubectl exec api-7f9c4 -n payments -- cat /etc/config.yaml", False),
+        ("kubectl apply -f deploy.yaml --dry-run=server", False),
+        ("helm status api -n payments", False),
+        ("helm history api", False),
+        ("helm get values api -n payments", False),
+        ("curl -s https://api.example.com/healthz", False),
+        ("aws eks describe-cluster --name prod", False),
+        ("", False),
+        ("kubectl delete pod api-7f9c4 -n payments", True),
+        ("kubectl -n payments delete pod api-7f9c4", True),
+        ("kubectl --namespace payments delete pod api", True),
+        ("kubectl rollout undo deployment/api -n payments", True),
+        ("kubectl rollout restart deployment/api", True),
+        ("kubectl scale deployment/api --replicas=5", True),
+        ("kubectl patch deployment api -p '{\"spec\":{}}'", True),
+        ("kubectl apply -f deploy.yaml", True),
+        ("kubectl apply -f deploy.yaml --dry-run=none", True),
+        ("kubectl edit deployment api", True),
+        ("kubectl drain node-1 --ignore-daemonsets", True),
+        ("kubectl cordon node-1", True),
+        ("kubectl uncordon node-1", True),
+        ("kubectl taint nodes node-1 key=value:NoSchedule", True),
+        ("kubectl label pod api-7f9c4 team=payments", True),
+        ("kubectl annotate pod api-7f9c4 note=x", True),
+        ("kubectl replace -f deploy.yaml", True),
+        ("kubectl set image deployment/api api=api:2.13", True),
+        ("kubectl create configmap x --from-literal=a=b", True),
+        ("kubectl expose deployment api --port=80", True),
+        ("kubectl autoscale deployment api --max=10", True),
+        ("kubectl exec -it api-7f9c4 -- sh", True),
+        ("kubectl exec api-7f9c4 -- rm -rf /data", True),
+        ("kubectl some-new-verb thing", True),
+        ("kubectl get pods && kubectl delete pod api-7f9c4", True),
+        ("kubectl get pods; kubectl delete pod api-7f9c4", True),
+        ("kubectl get pods\nkubectl delete pod api-7f9c4", True),
+        ("kubectl get pods -o name | xargs kubectl delete", True),
+        ("kubectl get pod $(kubectl delete pod x -o name)", True),
+        ("sudo kubectl delete ns payments", True),
+        ("/usr/local/bin/kubectl delete pod x", True),
+        ("helm upgrade api charts/api -n payments", True),
+        ("helm rollback api 3 -n payments", True),
+        ("helm uninstall api -n payments", True),
+        ("curl -X POST https://api.example.com/restart", True),
+        ("aws eks update-nodegroup-config --cluster-name prod", True),
+        ("terraform apply", True),
+        ("kubectl get pods 'unbalanced", True),
+    ],
+)
+def test_commands_are_classified_as_changing_the_cluster_or_not(command: str, mutating: bool) -> None:
+    assert is_mutating(command) is mutating
+
+
+# --- any size of input fits ----------------------------------------------------------------------------
+
+
+def huge_document() -> dict[str, Any]:
+    document = example()
+    long_name = "N" * 300
+    document["cluster"] = "c" * 300
+    document["workspace"] = "w" * 300
+    document["confidence"] = "x" * 300
+    document["alert"]["name"] = long_name
+    document["alert"]["namespace"] = "n" * 300
+    document["alert"]["summary"] = "Summary & <detail> " * 3000
+    document["alert"]["labels"] = {f"label-{i}-{'k' * 100}": f"{'v' * 200} & <{i}>" for i in range(1000)}
+    document["root_cause"] = ("Root cause sentence with & and <tags> and 🔥. " * 1200)[:50_000]
+    document["affected_resources"] = [
+        {"kind": "K" * 300, "namespace": "n" * 300, "name": f"{i}-" + "r" * 300, "status": "s" * 300} for i in range(60)
+    ]
+    document["recommended_actions"] = [
+        {"title": "T" * 300, "command": f"kubectl -n x delete pod p{i} " + "a&<>`" * 1000} for i in range(40)
+    ]
+    document["portal_url"] = "https://portal.example.com/investigations/inv_01JD4X8Y2Z"
+    return document
+
+
+def test_a_huge_investigation_fits_every_limit_and_points_to_the_portal() -> None:
+    message = build(huge_document(), feedback=FeedbackSummary({"accurate": 3}, "U123", "accurate"))
+
+    assert_slack_accepts(message)
+    assert blocks_char_count(message.blocks) <= BLOCKS_TOTAL_CHARS_BUDGET
+    body = mrkdwn(message)
+    portal_link = "<https://portal.example.com/investigations/inv_01JD4X8Y2Z|the portal>"
+    assert re.search(r"…and \d+ more actions — see " + re.escape(portal_link), body)
+    assert re.search(r"…and \d+ more — see " + re.escape(portal_link), block(message, "resources")["text"]["text"])
+    assert "Full analysis: see " + portal_link in block(message, "root_cause")["text"]["text"]
+    # The priorities: every section still shows something.
+    for block_id in ("title", "summary", "root_cause", "action_0", "resources", "feedback", "feedback_summary"):
+        assert has_block(message, block_id)
+
+
+def test_a_huge_investigation_without_portal_still_says_where_to_look() -> None:
+    document = huge_document()
+    del document["portal_url"]
+
+    message = build(document, resolved_at=datetime(2026, 11, 28, tzinfo=UTC))
+
+    assert_slack_accepts(message)
+    assert re.search(r"…and \d+ more actions — see the portal", mrkdwn(message))
+
+
+def test_the_hostile_example_event_fits_every_limit() -> None:
+    inv = parse_investigation_message((EVENTS / "investigation_hostile.json").read_text())
+    assert isinstance(inv, InvestigationCompleted)
+
+    message = build_investigation_message(
+        inv,
+        tenant_id="t_acme",
+        resolved_at=datetime(2026, 11, 28, tzinfo=UTC),
+        feedback=FeedbackSummary({"accurate": 2}, "U1", "accurate"),
+    )
+
+    assert_slack_accepts(message)
+    for token in INERT[:3]:
+        assert token not in mrkdwn(message)
+
+
+def test_emoji_count_double_against_the_limits() -> None:
+    document = example()
+    document["alert"]["summary"] = "🔥" * 5000
+    document["root_cause"] = "🔥" * 50_000
+    document["recommended_actions"] = [{"title": "🔥" * 300, "command": "echo " + "🔥" * 5000}] * 40
+
+    assert_slack_accepts(build(document))
+
+
+def test_a_very_long_portal_url_stays_on_the_button_only() -> None:
+    document = huge_document()
+    document["portal_url"] = "https://portal.example.com/" + "p" * 2900
+
+    message = build(document)
+
+    assert_slack_accepts(message)
+    assert block(message, "portal")["elements"][0]["url"] == document["portal_url"]
+    assert document["portal_url"] not in mrkdwn(message)
+
+
+def test_the_last_guard_sends_a_minimal_message_rather_than_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    def oversized(*_args: Any, **_kwargs: Any) -> list[dict[str, Any]]:
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 5000}}] * 60
+
+    monkeypatch.setattr(investigation_module, "_full_blocks", oversized)
+
+    message = build()
+
+    assert_slack_accepts(message)
+    assert header_text(message) == "🔴 KubePodCrashLooping"
+    assert [e["text"]["text"] for e in block(message, "feedback")["elements"]] == [
+        "Accurate",
+        "Partially Accurate",
+        "Needs Improvement",
+    ]
+
+
+_PIECE = st.one_of(
+    st.sampled_from(list("<>&`*_~|!@#\n -:/")),
+    st.sampled_from(["&amp;", "<!channel>", "<@U1>", "```", "🔥", "é", "\u200d"]),
+    st.characters(exclude_categories=("Cs",)),
+)
+_TEXT = st.lists(_PIECE, max_size=80).map("".join)
+_NAME = st.lists(_PIECE, min_size=1, max_size=80).map("".join).filter(str.strip)
+
+
+def _long(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    # Hypothesis prefers short text; repeating it reaches the sizes that matter for the limits.
+    return st.tuples(strategy, st.sampled_from([1, 30, 300])).map(lambda pair: pair[0] * pair[1])
+
+
+def _sized_lists(element: st.SearchStrategy[Any], sizes: tuple[int, ...]) -> st.SearchStrategy[list[Any]]:
+    # Small, typical and hostile list lengths, each drawn as often as the others.
+    return st.sampled_from(sizes).flatmap(lambda n: st.lists(element, min_size=n, max_size=n))
+
+
+@st.composite
+def investigations(draw: st.DrawFn) -> InvestigationCompleted:
+    return InvestigationCompleted.model_validate(
+        {
+            "version": "1",
+            "type": "investigation.completed",
+            "investigation_id": draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,254}", fullmatch=True)),
+            "tenant_id": "t_acme",
+            "cluster": draw(_NAME),
+            "workspace": draw(st.none() | _TEXT),
+            "alert": {
+                "name": draw(_NAME),
+                "severity": draw(st.sampled_from(["critical", "warning", "info"])),
+                "namespace": draw(st.none() | _TEXT),
+                "summary": draw(_long(_NAME)),
+                "fired_at": draw(st.datetimes(timezones=st.just(UTC))),
+                "labels": draw(st.dictionaries(_TEXT, _long(_TEXT), max_size=30)),
+            },
+            "root_cause": draw(_long(_NAME)),
+            "confidence": draw(st.none() | _TEXT),
+            "affected_resources": draw(
+                _sized_lists(
+                    st.fixed_dictionaries(
+                        {"kind": _NAME, "name": _NAME},
+                        optional={"namespace": st.none() | _TEXT, "status": st.none() | _TEXT},
+                    ),
+                    (0, 1, 5, 60),
+                )
+            ),
+            "recommended_actions": draw(
+                _sized_lists(
+                    st.fixed_dictionaries({"title": _NAME}, optional={"command": _long(_NAME)}),
+                    (0, 1, 5, 40),
+                )
+            ),
+            "portal_url": draw(
+                st.none() | st.sampled_from(["https://p.example.com/i/1", "http://localhost:3000/x?a=1&b=2"])
+            ),
+            "test": draw(st.booleans()),
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(
+    inv=investigations(),
+    resolved_at=st.none() | st.datetimes(timezones=st.just(UTC)),
+    counts=st.dictionaries(
+        st.sampled_from(["accurate", "partially_accurate", "needs_improvement"]), st.integers(0, 10**6)
+    ),
+)
+def test_any_investigation_yields_a_message_slack_accepts(
+    inv: InvestigationCompleted, resolved_at: datetime | None, counts: dict[str, int]
+) -> None:
+    feedback = FeedbackSummary(counts, "U0ABC", "needs_improvement") if counts else None
+
+    message = build_investigation_message(inv, tenant_id="t_acme", resolved_at=resolved_at, feedback=feedback)
+
+    # Steer the search towards the biggest messages, where the budget is tight.
+    target(float(blocks_char_count(message.blocks)), label="characters in blocks")
+    assert_slack_accepts(message)
+    assert [e["text"]["text"] for e in block(message, "feedback")["elements"]] == [
+        "Accurate",
+        "Partially Accurate",
+        "Needs Improvement",
+    ]
+    for token in re.findall(r"<[^>]*>", mrkdwn(message)):
+        assert token.startswith(("<!date^", "<https://p.example.com/", "<http://localhost:3000/", "<@U0ABC>")), token
+
+
+# --- the text helpers ----------------------------------------------------------------------------------
+
+
+def test_escape_touches_only_the_three_control_characters() -> None:
+    assert escape("a & b < c > d \"e\" 'f' *g*") == "a &amp; b &lt; c &gt; d \"e\" 'f' *g*"
+
+
+@given(text=_TEXT, limit=st.integers(min_value=0, max_value=500))
+def test_truncate_never_exceeds_the_limit_nor_splits_an_entity(text: str, limit: int) -> None:
+    escaped = escape(text)
+
+    result = truncate(escaped, limit)
+
+    assert slack_len(result) <= limit
+    # Whatever remains still decodes cleanly: every "&" starts a whole entity.
+    assert re.sub(r"&(amp|lt|gt);", "", result).count("&") == 0
+    if slack_len(escaped) <= limit:
+        assert result == escaped
+
+
+def test_truncate_backs_off_before_an_entity() -> None:
+    assert truncate("ab &amp; cd", 6) == "ab…"
+    assert truncate("ab&amp;cd", 8) == "ab&amp;…"
+    assert clip("a&b", 3) == "a…"
+
+
+def test_truncate_does_not_cut_a_link_we_built() -> None:
+    text = "see <https://portal.example.com/x|the portal> now"
+
+    assert truncate(text, 30) == "see…"
+
+
+def test_code_block_survives_backticks_in_the_command() -> None:
+    block_text = code_block("echo ```; kubectl get pods `hostname`", 200)
+
+    assert block_text.startswith("```") and block_text.endswith("```")
+    inner = block_text[3:-3]
+    assert "```" not in inner
+    assert "`hostname`" in inner
+
+
+def test_code_block_fits_its_limit_and_escapes() -> None:
+    block_text = code_block("kubectl get pods | grep '<!channel>' && " + "x" * 500, 100)
+
+    assert slack_len(block_text) <= 100
+    assert "&lt;!channel&gt;" in block_text
+    assert "&amp;&amp;" in block_text
+    assert block_text.endswith("…```")
+
+
+def test_bullet_list_says_how_many_it_left_out() -> None:
+    text, shown = bullet_list([f"item {i}" for i in range(100)], 60, lambda hidden: f"…and {hidden} more")
+
+    assert slack_len(text) <= 60
+    assert text.splitlines()[-1] == f"…and {100 - shown} more"
+    assert text.splitlines()[0] == "• item 0"
+
+
+def test_validate_message_reports_every_broken_limit() -> None:
+    button = {
+        "type": "button",
+        "action_id": "a" * 256,
+        "text": {"type": "plain_text", "text": "b" * 76},
+        "value": "v" * 2001,
+    }
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}},
+        {"type": "section", "block_id": "x" * 256, "text": {"type": "mrkdwn", "text": "s" * 3001}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}] * 11},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 11},
+        {"type": "actions", "elements": [button] * 26},
+        {"type": "section", "text": {"type": "mrkdwn", "text": ""}},
+    ] + [{"type": "divider"}] * 45
+
+    problems = "\n".join(validate_message(blocks, ""))
+
+    for expected in (
+        "text: must not be empty",
+        "blocks: 51 blocks, at most 50",
+        "blocks[0].text: 151 characters, at most 150",
+        "blocks[1].block_id: 256 characters, at most 255",
+        "blocks[1].text: 3001 characters, at most 3000",
+        "blocks[2].fields: 11 items, at most 10",
+        "blocks[2].fields[0]: 2001 characters, at most 2000",
+        "blocks[3].elements: 11 items, at most 10",
+        "blocks[4].elements: 26 items, at most 25",
+        "blocks[4].elements[0].action_id: 256 characters, at most 255",
+        "blocks[4].elements[0].text: 76 characters, at most 75",
+        "blocks[4].elements[0].value: 2001 characters, at most 2000",
+        "blocks[5].text: text must not be empty",
+        f"characters in total, budget {BLOCKS_TOTAL_CHARS_BUDGET}",
+    ):
+        assert expected in problems
