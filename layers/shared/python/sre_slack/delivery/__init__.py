@@ -1,0 +1,1 @@
+"""Posting investigations to Slack exactly once: delivery records, Slack calls, pacing, the SQS pipeline."""

@@ -1,0 +1,529 @@
+"""One SQS record of the investigation queue -> its outcome: done, retry later, or dead letter.
+
+`investigation.completed`, first sighting (the common case, 3 DynamoDB requests and 1 Slack call per channel):
+1. `load_tenant_config`: installation, routing and channel health in one Query;
+2. one transaction: SEEN + the alert counters + a `posting` claim (or a final status) per routed channel;
+3. post to the claimed channels in parallel, paced per channel; record each result on its delivery record.
+
+Seen before (a redelivery, a retry, a re-investigation) or `alert.resolved`: read the investigation's items
+(one Query) and bring every channel to the wanted state: post what is due for a retry, chat.update what shows
+an older rendering, leave alone what is final. See `records` for the delivery state machine and
+docs/posting.md for the policies.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from sre_slack.delivery import records
+from sre_slack.delivery.pacing import Deadline, channel_pacer, post_pool
+from sre_slack.delivery.poster import SlackResult, Verdict, describe_for_log, not_attempted
+from sre_slack.delivery.records import (
+    NO_CHANNEL,
+    DeliveryRecord,
+    DeliveryStatus,
+    InitialDelivery,
+    StoredInvestigation,
+)
+from sre_slack.log import get_logger
+from sre_slack.models.investigation import (
+    AlertResolved,
+    InvalidMessage,
+    InvestigationCompleted,
+    parse_investigation_message,
+)
+from sre_slack.slack_errors import TOKEN_GONE_ERRORS
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from sre_slack.messages.feedback_line import FeedbackSummary
+    from sre_slack.messages.investigation import SlackMessage
+    from sre_slack.store.tenant_config import TenantConfig
+
+# A Slack call may take this long (slack_api.TIMEOUT_SECONDS) plus a second to record its result.
+SLACK_CALL_BUDGET_SECONDS = 6.0
+# How long after an invocation's deadline its `posting` lease still counts as alive (clock skew, slow writes).
+LEASE_MARGIN_SECONDS = 10.0
+# A record that waits for someone else's live lease comes back after about this long.
+IN_FLIGHT_RETRY_SECONDS = 30
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    RETRY = "retry"
+    DEAD_LETTER = "dead_letter"
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    outcome: Outcome
+    reason: str = ""
+    # Seconds until the record should be received again (429 Retry-After); None keeps the queue's default.
+    retry_after: int | None = None
+
+    @staticmethod
+    def done(reason: str = "") -> RecordOutcome:
+        return RecordOutcome(Outcome.DONE, reason)
+
+    @staticmethod
+    def retry(reason: str, retry_after: int | None = None) -> RecordOutcome:
+        return RecordOutcome(Outcome.RETRY, reason, retry_after)
+
+
+@dataclass(frozen=True)
+class QueueRecord:
+    """What the pipeline needs of an SQS record (Powertools' SQSRecord, or a test's own)."""
+
+    message_id: str
+    body: str
+    receive_count: int = 1
+
+
+# ------------------------------------------------------------------------------------------------ entry
+
+
+def process_record(record: QueueRecord, deadline: Deadline) -> RecordOutcome:
+    logger = get_logger()
+    try:
+        message = parse_investigation_message(record.body)
+    except InvalidMessage as exc:
+        return dead_letter(record, exc.reason)
+    # Records run in parallel threads: thread-safe keys live in the record's own context.
+    logger.thread_safe_append_keys(investigation_id=message.investigation_id, tenant_id=message.tenant_id)
+    try:
+        if isinstance(message, AlertResolved):
+            outcome = _resolve(message, deadline, record)
+        else:
+            outcome = _complete(message, deadline)
+    except records.Contention as exc:
+        outcome = RecordOutcome.retry(f"concurrent delivery: {exc}")
+    finally:
+        logger.thread_safe_remove_keys(["investigation_id", "tenant_id"])
+    return outcome
+
+
+def dead_letter(record: QueueRecord, reason: str) -> RecordOutcome:
+    """A message that can never be processed goes to the dead-letter queue now, with its reason attached.
+
+    With DEAD_LETTER_QUEUE_URL set the message is copied there and the record succeeds (deleted from the
+    source queue): no wasted retries. Without it the record fails every time until SQS moves it after
+    maxReceiveCount receives; the reason is logged on each.
+    """
+    logger = get_logger()
+    logger.error("invalid investigation message", message_id=record.message_id, reason=reason,
+                 receive_count=record.receive_count)
+    _metric("InvalidMessage")
+    queue_url = os.environ.get("DEAD_LETTER_QUEUE_URL", "").strip()
+    if not queue_url:
+        return RecordOutcome.retry(reason)
+    from sre_slack.aws_clients import sqs
+
+    sqs().send_message(
+        QueueUrl=queue_url,
+        MessageBody=record.body,
+        MessageAttributes={
+            "reason": {"DataType": "String", "StringValue": reason[:1000]},
+            "source_message_id": {"DataType": "String", "StringValue": record.message_id},
+        },
+    )
+    return RecordOutcome(Outcome.DEAD_LETTER, reason)
+
+
+# ------------------------------------------------------------------------------------------------ completed
+
+
+def _complete(inv: InvestigationCompleted, deadline: Deadline) -> RecordOutcome:
+    tenant = inv.tenant_id
+    from sre_slack.store.tenant_config import load_tenant_config
+
+    config = load_tenant_config(tenant)
+    session = _SlackSession(config)
+    plan = plan_deliveries(config, inv)
+    attempt_id = records.new_attempt_id()
+    lease_until = _lease_until(deadline)
+    first = records.record_first_sighting(tenant, inv, plan, attempt_id=attempt_id, lease_until=lease_until)
+    if first:
+        _log_first_sighting(inv, plan)
+        stored = StoredInvestigation(tenant, inv, records.payload_sha(inv), frozenset({records.payload_sha(inv)}))
+        claimed = [DeliveryRecord(d.channel, DeliveryStatus.POSTING, attempt_id=attempt_id, lease_until=lease_until)
+                   for d in plan if d.status == DeliveryStatus.POSTING]
+        return _run_jobs(session, stored, [_Job("post", d) for d in claimed], deadline, feedback=None)
+
+    state = records.load_state(tenant, inv.investigation_id)
+    if state.stored is None:
+        return RecordOutcome.retry("investigation marked seen but its payload is not readable yet")
+    stored = state.stored
+    sha = records.payload_sha(inv)
+    if sha != stored.payload_sha:
+        if sha in stored.versions:
+            get_logger().info("older version of a re-investigated investigation redelivered; keeping the latest")
+        else:
+            records.store_reinvestigation(tenant, inv)
+            stored = replace(stored, investigation=inv, payload_sha=sha, versions=stored.versions | {sha})
+            get_logger().info("re-investigation: updating the posted messages")
+            _metric("Reinvestigated")
+    return _reconcile(session, stored, state.deliveries.values(), deadline, state.feedback)
+
+
+def plan_deliveries(config: TenantConfig, inv: InvestigationCompleted) -> list[InitialDelivery]:
+    """Per routed channel: claim it for posting, or settle it now with the reason it cannot be posted to."""
+    from sre_slack.routing import resolve_channels
+
+    installation = config.installation
+    decision = resolve_channels(config.routing, cluster=inv.cluster, workspace=inv.workspace,
+                                severity=inv.alert.severity)
+    channels = list(decision.channels)
+    if installation is None:
+        return [InitialDelivery(NO_CHANNEL, DeliveryStatus.UNDELIVERABLE, "not_installed")]
+    if not installation.is_active:
+        reason = f"installation {installation.status}: {installation.status_reason or 'no token'}"
+        return [InitialDelivery(c, DeliveryStatus.UNDELIVERABLE, reason) for c in channels or [NO_CHANNEL]]
+    if not channels:
+        return [InitialDelivery(NO_CHANNEL, DeliveryStatus.SKIPPED, decision.reason or "no_route")]
+    plan: list[InitialDelivery] = []
+    for channel in channels:
+        health = config.channel_health.get(channel)
+        # A channel that failed for good stays skipped until the routing is saved again after the failure
+        # (or Test Integration finds it postable and clears the mark).
+        if health and health.permanent and health.updated_at >= (config.routing_updated_at or 0):
+            plan.append(InitialDelivery(channel, DeliveryStatus.SKIPPED, f"channel failing: {health.reason}"))
+        else:
+            plan.append(InitialDelivery(channel, DeliveryStatus.POSTING))
+    return plan
+
+
+def _log_first_sighting(inv: InvestigationCompleted, plan: list[InitialDelivery]) -> None:
+    logger = get_logger()
+    for delivery in plan:
+        if delivery.status == DeliveryStatus.UNDELIVERABLE:
+            logger.warning("investigation undeliverable", channel=delivery.channel, reason=delivery.reason)
+            _metric("Undeliverable")
+        elif delivery.status == DeliveryStatus.SKIPPED:
+            logger.warning("channel skipped", channel=delivery.channel, reason=delivery.reason)
+            _metric("ChannelSkipped")
+    if not inv.test:
+        _metric("AlertCounted")
+
+
+# ------------------------------------------------------------------------------------------------ resolved
+
+
+def _resolve(message: AlertResolved, deadline: Deadline, record: QueueRecord) -> RecordOutcome:
+    tenant = message.tenant_id
+    if not records.store_resolved(tenant, message.investigation_id, message.resolved_at):
+        # SQS does not keep order: the completed message may still be on its way. Retrying lets it arrive
+        # first; after maxReceiveCount receives the dead-letter queue keeps this resolve with the reason.
+        get_logger().warning("resolve for an investigation not seen yet; will retry",
+                             receive_count=record.receive_count)
+        return RecordOutcome.retry("investigation not seen yet")
+    from sre_slack.store.tenant_config import load_tenant_config
+
+    state = records.load_state(tenant, message.investigation_id)
+    if state.stored is None:
+        return RecordOutcome.retry("investigation payload not readable yet")
+    session = _SlackSession(load_tenant_config(tenant))
+    return _reconcile(session, state.stored, state.deliveries.values(), deadline, state.feedback)
+
+
+# ------------------------------------------------------------------------------------------------ reconcile
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: str  # "post" | "update"
+    delivery: DeliveryRecord
+
+
+def _reconcile(session: _SlackSession, stored: StoredInvestigation, deliveries: Iterable[DeliveryRecord],
+               deadline: Deadline, feedback: list[dict[str, Any]]) -> RecordOutcome:
+    """Bring every channel of a seen investigation to what `stored` says it should show."""
+    tenant, investigation_id = stored.tenant_id, stored.investigation.investigation_id
+    wanted = stored.render_version
+    jobs: list[_Job] = []
+    waiting: list[str] = []
+    for delivery in deliveries:
+        if delivery.status == DeliveryStatus.POSTED:
+            if delivery.rendered != wanted and delivery.ts:
+                jobs.append(_Job("update", delivery))
+        elif delivery.status == DeliveryStatus.RETRY:
+            attempt_id = records.new_attempt_id()
+            lease_until = _lease_until(deadline)
+            if records.claim_retry(tenant, investigation_id, delivery.channel, attempt_id=attempt_id,
+                                   lease_until=lease_until):
+                jobs.append(_Job("post", replace(delivery, status=DeliveryStatus.POSTING, attempt_id=attempt_id,
+                                                 lease_until=lease_until)))
+            else:
+                waiting.append(delivery.channel)
+        elif delivery.status == DeliveryStatus.POSTING:
+            if delivery.lease_alive():
+                waiting.append(delivery.channel)
+            else:
+                _settle_interrupted(tenant, investigation_id, delivery)
+    outcome = _run_jobs(session, stored, jobs, deadline, feedback=feedback)
+    if waiting and outcome.outcome == Outcome.DONE:
+        # Another invocation is posting to these channels right now: come back when it is surely over, to
+        # apply this update (or find the post recorded).
+        return RecordOutcome.retry(f"delivery in progress elsewhere: {', '.join(waiting)}", IN_FLIGHT_RETRY_SECONDS)
+    return outcome
+
+
+def _settle_interrupted(tenant: str, investigation_id: str, delivery: DeliveryRecord) -> None:
+    reason = ("delivery_unknown: the attempt ended between claiming the channel and recording Slack's answer; "
+              "Slack may or may not have the message, and it is not posted again")
+    if records.settle_expired_lease(tenant, investigation_id, delivery.channel, reason=reason):
+        get_logger().warning("delivery outcome unknown after an interrupted attempt", channel=delivery.channel)
+        _note_unknown(tenant, delivery.channel, "interrupted attempt")
+
+
+# ------------------------------------------------------------------------------------------------ running jobs
+
+
+class _SlackSession:
+    """The tenant's Slack client, created on first need (a KMS decrypt), shared by the record's threads."""
+
+    def __init__(self, config: TenantConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._client: WebClient | None = None
+        self._unavailable: tuple[str, bool] | None = None
+        self.installation_failed = False
+
+    def client(self) -> WebClient | None:
+        """None when there is no usable token; `unavailable` says why and whether for good."""
+        with self._lock:
+            if self._client is None and self._unavailable is None:
+                self._client, self._unavailable = _make_client(self.config)
+            return self._client
+
+    @property
+    def unavailable(self) -> tuple[str, bool] | None:
+        return self._unavailable
+
+
+def _make_client(config: TenantConfig) -> tuple[WebClient | None, tuple[str, bool] | None]:
+    from sre_slack.slack_api import write_client
+    from sre_slack.tokens import TokenUnavailable, bot_token
+
+    installation = config.installation
+    if installation is None:
+        return None, ("not_installed", True)
+    try:
+        token = bot_token(installation)
+    except TokenUnavailable as exc:
+        return None, (exc.reason, exc.permanent)
+    return write_client(token), None
+
+
+def _run_jobs(session: _SlackSession, stored: StoredInvestigation, jobs: list[_Job], deadline: Deadline,
+              feedback: list[dict[str, Any]] | None) -> RecordOutcome:
+    if not jobs:
+        return RecordOutcome.done("nothing to do")
+    client = session.client()
+    tenant, investigation_id = stored.tenant_id, stored.investigation.investigation_id
+    if client is None:
+        reason, permanent = session.unavailable or ("no token", False)
+        if not permanent:
+            for job in jobs:
+                if job.kind == "post":
+                    records.release_for_retry(tenant, investigation_id, job.delivery.channel,
+                                              attempt_id=job.delivery.attempt_id or "", reason=reason)
+            return RecordOutcome.retry(f"bot token unavailable: {reason}")
+        for job in jobs:
+            if job.kind == "post":
+                records.settle(tenant, investigation_id, job.delivery.channel, DeliveryStatus.UNDELIVERABLE, reason)
+        get_logger().warning("investigation undeliverable", reason=reason)
+        _metric("Undeliverable")
+        return RecordOutcome.done(f"undeliverable: {reason}")
+
+    message = render(stored, feedback)
+    version = stored.render_version
+    futures: list[tuple[_Job, Future[SlackResult]]] = [
+        (job, post_pool().submit(contextvars.copy_context().run, _call_slack, client, job, message, deadline))
+        for job in jobs
+    ]
+    outcomes = [_apply_result(session, stored, job, future.result(), version) for job, future in futures]
+    retries = [o for o in outcomes if o.outcome == Outcome.RETRY]
+    if not retries:
+        return RecordOutcome.done("; ".join(o.reason for o in outcomes))
+    delays = [o.retry_after for o in retries if o.retry_after]
+    return RecordOutcome.retry("; ".join(o.reason for o in retries), max(delays) if delays else None)
+
+
+def render(stored: StoredInvestigation, feedback: list[dict[str, Any]] | None) -> SlackMessage:
+    from sre_slack.messages.investigation import build_investigation_message
+
+    return build_investigation_message(stored.investigation, tenant_id=stored.tenant_id,
+                                       resolved_at=stored.resolved_at, feedback=feedback_summary(feedback or []))
+
+
+def feedback_summary(items: list[dict[str, Any]]) -> FeedbackSummary | None:
+    """The ratings stored under the investigation (FEEDBACK#<user> items with `rating`), for re-rendering."""
+    from sre_slack.messages.feedback_line import RATINGS, FeedbackSummary
+
+    rated = [item for item in items if item.get("rating") in RATINGS]
+    if not rated:
+        return None
+    counts = {rating: sum(1 for item in rated if item["rating"] == rating) for rating in RATINGS}
+
+    def moment(item: dict[str, Any]) -> float:
+        return float(item.get("updated_at") or item.get("rated_at") or item.get("created_at") or 0)
+
+    latest = max(rated, key=moment)
+    user = latest.get("user_id") or str(latest.get("sk", "")).removeprefix("FEEDBACK#") or None
+    return FeedbackSummary(counts=counts, latest_user_id=user, latest_rating=latest["rating"])
+
+
+def _call_slack(client: WebClient, job: _Job, message: SlackMessage, deadline: Deadline) -> SlackResult:
+    from sre_slack.delivery.poster import post_message, update_message
+
+    channel = job.delivery.channel
+    if job.kind == "update":
+        if not deadline.allows(SLACK_CALL_BUDGET_SECONDS):
+            return not_attempted("deadline")
+        return update_message(client, channel, job.delivery.ts or "", message)
+    wait = channel_pacer().reserve(channel, not_after=deadline.at - SLACK_CALL_BUDGET_SECONDS)
+    if wait is None:
+        return not_attempted("paced: no time left in this invocation for this channel", retry_after=1)
+    if wait > 0:
+        time.sleep(wait)
+    return post_message(client, channel, message)
+
+
+def _apply_result(session: _SlackSession, stored: StoredInvestigation, job: _Job, result: SlackResult,
+                  version: str) -> RecordOutcome:
+    """Record what Slack said on the channel's delivery record, and what it means for the SQS record."""
+    logger = get_logger()
+    tenant, investigation_id = stored.tenant_id, stored.investigation.investigation_id
+    channel = job.delivery.channel
+    details = {"channel": channel, "action": job.kind, **describe_for_log(result)}
+    verdict = result.verdict
+    if verdict == Verdict.OK:
+        if job.kind == "post":
+            records.mark_posted(tenant, investigation_id, channel, ts=result.ts or "", rendered=version)
+            _clear_recovered_health(session.config, channel)
+            logger.info("investigation posted", ts=result.ts, **details)
+            _metric("Posted")
+        else:
+            records.mark_rendered(tenant, investigation_id, channel, rendered=version)
+            logger.info("investigation message updated", ts=result.ts, **details)
+            _metric("Updated")
+        return RecordOutcome.done(f"{channel}: {job.kind} ok")
+    if verdict == Verdict.RETRY:
+        if job.kind == "post":
+            records.release_for_retry(tenant, investigation_id, channel, attempt_id=job.delivery.attempt_id or "",
+                                      reason=result.reason)
+        logger.warning("slack call will be retried", **details)
+        _metric("Retried")
+        return RecordOutcome.retry(f"{channel}: {result.reason}", result.retry_after)
+    if verdict == Verdict.AMBIGUOUS:
+        reason = (f"delivery_unknown: Slack answered {result.reason}; the message may have been posted, so it is "
+                  "not posted again")
+        records.settle(tenant, investigation_id, channel, DeliveryStatus.UNKNOWN, reason)
+        _note_unknown(tenant, channel, result.reason)
+        logger.warning("delivery outcome unknown", **details)
+        return RecordOutcome.done(f"{channel}: unknown")
+    if verdict == Verdict.CHANNEL:
+        from sre_slack.store.tenant_config import record_channel_health
+
+        error = result.failure.error if result.failure else "channel"
+        if job.kind == "post":
+            records.settle(tenant, investigation_id, channel, DeliveryStatus.FAILED, f"channel: {error}")
+        record_channel_health(tenant, channel, status="failing", reason=error, permanent=True)
+        logger.warning("channel refuses posts", **details)
+        _metric("ChannelFailed")
+        return RecordOutcome.done(f"{channel}: channel failed ({error})")
+    if verdict == Verdict.PAYLOAD:
+        if job.kind == "post":
+            records.settle(tenant, investigation_id, channel, DeliveryStatus.FAILED, f"payload: {result.reason}")
+        logger.error("slack refused the message payload", **details)
+        _metric("PayloadRejected")
+        return RecordOutcome.done(f"{channel}: payload rejected")
+    if verdict == Verdict.INSTALLATION:
+        error = result.failure.error if result.failure else "installation"
+        if job.kind == "post":
+            records.settle(tenant, investigation_id, channel, DeliveryStatus.UNDELIVERABLE, f"installation: {error}")
+        _mark_installation_once(session, error)
+        logger.warning("slack refuses the installation", **details)
+        _metric("Undeliverable")
+        return RecordOutcome.done(f"{channel}: installation refused ({error})")
+    # GONE: the message was deleted or can no longer be edited. Reposting would resurrect an alert someone
+    # removed on purpose; record it and stop updating that channel.
+    records.settle(tenant, investigation_id, channel, DeliveryStatus.GONE, f"update refused: {result.reason}")
+    logger.warning("posted message can no longer be updated", **details)
+    return RecordOutcome.done(f"{channel}: message gone")
+
+
+def _mark_installation_once(session: _SlackSession, error: str) -> None:
+    from sre_slack.store.installations import InstallationStatus, mark_installation
+
+    with session._lock:
+        if session.installation_failed:
+            return
+        session.installation_failed = True
+    token_gone = error in TOKEN_GONE_ERRORS
+    status = InstallationStatus.REVOKED if token_gone else InstallationStatus.INACTIVE
+    mark_installation(session.config.tenant_id, status, error, drop_tokens=token_gone)
+
+
+def _clear_recovered_health(config: TenantConfig, channel: str) -> None:
+    if channel in config.channel_health:
+        from sre_slack.store.tenant_config import clear_channel_health
+
+        clear_channel_health(config.tenant_id, channel)
+
+
+def _note_unknown(tenant: str, channel: str, reason: str) -> None:
+    from sre_slack.store.tenant_config import record_channel_health
+
+    record_channel_health(tenant, channel, status="delivery_unknown", reason=reason, permanent=False)
+    _metric("DeliveryUnknown")
+
+
+def _lease_until(deadline: Deadline) -> float:
+    return time.time() + max(0.0, deadline.remaining()) + LEASE_MARGIN_SECONDS
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+
+_METRICS_LOCK = threading.Lock()
+
+
+def _metric(name: str) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from sre_slack.log import get_metrics
+
+    with _METRICS_LOCK:
+        get_metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+# ------------------------------------------------------------------------------------------------ visibility
+
+
+def change_visibility(queue_arn: str, receipt_handle: str, seconds: int) -> None:
+    """Bring a failed record back after `seconds` instead of the queue's visibility timeout (429 Retry-After)."""
+    from sre_slack.aws_clients import sqs
+
+    try:
+        sqs().change_message_visibility(QueueUrl=_queue_url(queue_arn), ReceiptHandle=receipt_handle,
+                                        VisibilityTimeout=max(0, min(seconds, 43_200)))
+    except Exception as exc:  # the record still fails and comes back after the queue's visibility timeout
+        get_logger().warning("could not change the message visibility", error=type(exc).__name__)
+
+
+@lru_cache(maxsize=4)
+def _queue_url(queue_arn: str) -> str:
+    from sre_slack.aws_clients import sqs
+
+    _, _, _, _, account, name = queue_arn.split(":", 5)
+    return sqs().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]

@@ -1,0 +1,102 @@
+"""Shared set-up for the post_investigation tests: an installed tenant with routing, the investigation queue
+driven by the local SQS pump (real Lambda SQS events, partial batch failures, redrive), and readers of what
+landed in DynamoDB."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from localdev.sqs_pump import SqsPump, sqs_record
+from sre_slack import keys
+from sre_slack.config import get_settings
+from sre_slack.dynamo import from_item, to_item
+from sre_slack.store.tenant_config import put_routing
+from tests.conftest import TEMPLATE
+from tests.support import run_install
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+TENANT = "t_acme"
+FUNCTION = "PostInvestigationFunction"
+
+
+def example(name: str = "investigation_completed", **changes: Any) -> dict[str, Any]:
+    message = json.loads((EVENTS / f"{name}.json").read_text())
+    message = copy.deepcopy(message)
+    for key, value in changes.items():
+        message[key] = value
+    return message
+
+
+def setup_tenant(functions, slack, channels: dict[str, dict[str, Any]] | None = None,
+                 routing: dict[str, Any] | None = None, tenant: str = TENANT) -> None:
+    """Install the app for `tenant` and route production-us-east to the given channels (public, bot not
+    a member: chat:write.public lets it post)."""
+    channels = channels or {"C0PROD": {}}
+    for channel_id, options in channels.items():
+        slack.add_channel(channel_id, channel_id.lower(), **options)
+    run = run_install(functions, slack, tenant=tenant)
+    assert run.callback.status == 302
+    put_routing(tenant, routing or {"default_channels": [],
+                                    "routes": [{"cluster": "production-us-east", "channels": list(channels)}]})
+
+
+def send(aws, *messages: dict[str, Any] | str) -> list[str]:
+    sqs = boto3.client("sqs")
+    url = aws.queue_url("InvestigationQueue")
+    ids = []
+    for message in messages:
+        body = message if isinstance(message, str) else json.dumps(message)
+        ids.append(sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"])
+    return ids
+
+
+def pump(aws, **options: Any) -> SqsPump:
+    return SqsPump(TEMPLATE, aws, quiet=True, **options)
+
+
+def deliver(aws, *messages: dict[str, Any] | str):
+    """Send and let the event source mapping process everything receivable now."""
+    send(aws, *messages)
+    return pump(aws).drain()
+
+
+def lambda_event(aws, *messages: dict[str, Any] | str, receive_count: int = 1) -> dict[str, Any]:
+    """An SQS Lambda event built from messages really sent to and received from the queue."""
+    sqs = boto3.client("sqs")
+    url = aws.queue_url("InvestigationQueue")
+    send(aws, *messages)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])
+    records = [sqs_record(m, queue_arn=aws.queue_arn("InvestigationQueue"), region=aws.region)
+               for m in received["Messages"]]
+    for record in records:
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+    return {"Records": records}
+
+
+def item(key: dict[str, str]) -> dict[str, Any] | None:
+    found = boto3.client("dynamodb").get_item(TableName=get_settings().table_name, Key=to_item(key),
+                                              ConsistentRead=True).get("Item")
+    return from_item(found) if found else None
+
+
+def delivery(investigation_id: str, channel: str, tenant: str = TENANT) -> dict[str, Any] | None:
+    return item(keys.delivery_key(tenant, investigation_id, channel))
+
+
+def queue_messages(aws, logical_id: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    response = sqs.receive_message(QueueUrl=aws.queue_url(logical_id), MaxNumberOfMessages=10,
+                                   MessageAttributeNames=["All"], VisibilityTimeout=0)
+    return response.get("Messages", [])
+
+
+def visible_count(aws, logical_id: str = "InvestigationQueue") -> tuple[int, int]:
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=aws.queue_url(logical_id),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
