@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import Block
 from sre_slack.messages import investigation as investigation_module
 from sre_slack.messages.feedback_line import (
     FeedbackSummary,
+    feedback_context_block,
     parse_feedback_value,
     rating_for_action_id,
     render_feedback_line,
@@ -505,6 +506,20 @@ def test_a_huge_investigation_fits_every_limit_and_points_to_the_portal() -> Non
     # The priorities: every section still shows something.
     for block_id in ("title", "summary", "root_cause", "action_0", "resources", "feedback", "feedback_summary"):
         assert has_block(message, block_id)
+
+
+def test_a_full_message_keeps_room_for_the_feedback_line_a_click_adds() -> None:
+    # The click handler inserts the line into the posted blocks without rebuilding the message.
+    message = build(huge_document())
+    busiest = FeedbackSummary(
+        {"accurate": 10**9, "partially_accurate": 10**9, "needs_improvement": 10**9}, "W" + "A" * 31, "accurate"
+    )
+    line = feedback_context_block(busiest)
+    assert line is not None
+
+    blocks = [*message.blocks[:-2], line, *message.blocks[-2:]]
+
+    assert validate_message(blocks, message.text) == []
 
 
 def test_a_huge_investigation_without_portal_still_says_where_to_look() -> None:

@@ -78,6 +78,8 @@ RESERVE_AFTER_ROOT_CAUSE = 2500
 RESERVE_AFTER_ACTIONS = 1200
 # Below this an action is not worth showing half of; "…and N more" says it exists instead.
 ACTION_MIN = 160
+# The longest feedback line block: "Rated *Partially Accurate* by <@W…> · N ratings: …" with large counts.
+FEEDBACK_LINE_RESERVE = 260
 # A portal URL longer than this is only on the button, not repeated in every "see the portal".
 PORTAL_LINK_INLINE_MAX = 300
 # Label keys that repeat what the message already shows.
@@ -394,13 +396,18 @@ def _full_blocks(
         head.append(_context("resolved", f"✅ Resolved at {slack_date(resolved_at)}"))
     head.append(_summary_section(inv))
     tail: list[dict[str, Any]] = []
-    if feedback is not None and (feedback_block := feedback_context_block(feedback)) is not None:
+    feedback_block = feedback_context_block(feedback) if feedback is not None else None
+    feedback_shown = feedback_block is not None
+    if feedback_block is not None:
         tail.append(feedback_block)
     if inv.portal_url:
         tail.append(_portal_actions(inv.portal_url))
     tail.append(_feedback_actions(tenant_id, inv.investigation_id))
 
     remaining = BLOCKS_TOTAL_CHARS_BUDGET - blocks_char_count(head) - blocks_char_count(tail)
+    # The feedback handler inserts or replaces the feedback line in the posted blocks without rebuilding
+    # them, so room for the longest line is kept even before anyone has rated.
+    remaining -= max(0, FEEDBACK_LINE_RESERVE - blocks_char_count(tail[0] if feedback_shown else []))
 
     root_cause = _root_cause_section(inv, min(ROOT_CAUSE_MAX, remaining - RESERVE_AFTER_ROOT_CAUSE), portal_more)
     remaining -= blocks_char_count(root_cause)
