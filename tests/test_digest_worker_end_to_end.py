@@ -1,0 +1,86 @@
+"""Two days of real investigations through post_investigation, then the 09:00 schedule, fan-out and worker:
+the digest's numbers are the ones the investigation engine sent."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from localdev.sqs_pump import SqsPump, scheduled_invocation_event
+from sre_slack.store.tenant_config import put_routing
+from tests.conftest import TEMPLATE
+from tests.support import run_install
+
+EXAMPLE = json.loads((Path(__file__).parent.parent / "events" / "investigation_completed.json").read_text())
+
+
+def _investigation(n: int, *, fired_at: str, alert: str, severity: str, namespace: str | None, cluster: str,
+                   test: bool = False) -> dict[str, Any]:
+    message = copy.deepcopy(EXAMPLE)
+    message["investigation_id"] = f"inv_{n:04d}"
+    message["cluster"] = cluster
+    message["test"] = test
+    message["alert"] |= {"name": alert, "severity": severity, "fired_at": fired_at}
+    if namespace is None:
+        message["alert"].pop("namespace", None)
+    else:
+        message["alert"]["namespace"] = namespace
+    return message
+
+
+def _send(aws, logical_id: str, bodies: list[str]) -> None:
+    sqs = boto3.client("sqs")
+    for body in bodies:
+        sqs.send_message(QueueUrl=aws.queue_url(logical_id), MessageBody=body)
+
+
+def _visible_text(message) -> str:
+    return "\n".join(b["text"]["text"] for b in message.blocks if "text" in b) + "\n" + "\n".join(
+        e.get("text", "") for b in message.blocks for e in b.get("elements", []) if isinstance(e, dict))
+
+
+def test_two_days_of_investigations_then_the_digest_shows_their_numbers(functions, slack, aws):
+    run_install(functions, slack)
+    put_routing("t_acme", {"default_channels": ["C0ALERTS"], "digest_channels": ["C0INCIDENTS"], "routes": []})
+    messages: list[dict[str, Any]] = []
+    n = 0
+    for day, memory in (("2026-11-25", 3), ("2026-11-26", 7)):
+        for _ in range(memory):
+            n += 1
+            messages.append(_investigation(n, fired_at=f"{day}T08:{n:02d}:00Z", alert="ContainerMemoryNearLimit",
+                                           severity="warning", namespace="payments", cluster="production-us-east"))
+    for _ in range(2):
+        n += 1
+        messages.append(_investigation(n, fired_at="2026-11-26T23:59:00Z", alert="NodeDiskPressure",
+                                       severity="critical", namespace=None, cluster="staging-eu"))
+    # Neither a test investigation nor a re-investigation of an alert already counted adds to the counts.
+    messages.append(_investigation(900, fired_at="2026-11-26T10:00:00Z", alert="TestAlert", severity="info",
+                                   namespace="payments", cluster="production-us-east", test=True))
+    messages.append(messages[0] | {"root_cause": "Re-investigated: the limit was lowered twice."})
+    pump = SqsPump(TEMPLATE, aws, quiet=True)
+    _send(aws, "InvestigationQueue", [json.dumps(m) for m in messages])
+    pump.drain()
+    assert len(slack.messages("C0ALERTS")) == 13
+
+    # 09:00 the next morning, delivered twice.
+    event = scheduled_invocation_event(aws, "DailyDigestFunction", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    assert functions.invoke("DailyDigestFunction", event) == {"day": "2026-11-26", "jobs": 1}
+    functions.invoke("DailyDigestFunction", event)
+    pump.drain()
+
+    [digest] = slack.messages("C0INCIDENTS")
+    text = _visible_text(digest)
+    assert digest.text == "Alert digest for 2026-11-26: 9 alerts (▲ +6 vs previous day)"
+    assert "+6 (+200%) vs 3 the day before" in text
+    assert "critical  2  🆕 +2" in text
+    assert "warning   7  ▲ +4 (+133%)" in text
+    assert "payments" in text and "(no namespace)" in text
+    assert "`NodeDiskPressure` new: 2 alerts" in text
+    assert "`ContainerMemoryNearLimit` 3 → 7 (+4)" in text
+    assert "By cluster" in text and "staging-eu" in text
+    assert "TestAlert" not in text
