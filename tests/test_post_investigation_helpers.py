@@ -65,6 +65,12 @@ def deliver(aws, *messages: dict[str, Any] | str):
     return pump(aws).drain()
 
 
+def attempt(aws, *messages: dict[str, Any] | str):
+    """Send and process one batch; what fails is visible again at once (for the test's next step)."""
+    send(aws, *messages)
+    return pump(aws, failed_visibility_timeout=0).run_once()
+
+
 def lambda_event(aws, *messages: dict[str, Any] | str, receive_count: int = 1) -> dict[str, Any]:
     """An SQS Lambda event built from messages really sent to and received from the queue."""
     sqs = boto3.client("sqs")

@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from sre_slack.config import get_settings
 from sre_slack.delivery import records
 from sre_slack.delivery.pacing import Deadline, channel_pacer, post_pool
 from sre_slack.delivery.poster import SlackResult, Verdict, describe_for_log, not_attempted
@@ -521,8 +521,10 @@ def change_visibility(queue_arn: str, receipt_handle: str, seconds: int) -> None
         get_logger().warning("could not change the message visibility", error=type(exc).__name__)
 
 
-@lru_cache(maxsize=4)
 def _queue_url(queue_arn: str) -> str:
+    configured = get_settings().investigation_queue_url
+    if configured:
+        return configured
     from sre_slack.aws_clients import sqs
 
     _, _, _, _, account, name = queue_arn.split(":", 5)
