@@ -9,7 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sre_slack import channel_directory
+from sre_slack.models.routing import RoutingDocument
 from sre_slack.routing import resolve_channels, resolve_digest_channels
+from sre_slack.routing_service import check_channels
 from sre_slack.store.tenant_config import load_tenant_config, record_channel_health
 from tests.support import call_http, cookie_pair, run_install
 
@@ -286,3 +288,21 @@ def test_a_failed_put_leaves_channel_health_alone(functions, slack):
     record_channel_health("t_acme", "C0ALERTS", status="failing", reason="not_in_channel", permanent=True)
     assert put(functions, {"default_channels": ["C0ALERTS", "C0NOSUCH"]}).status == 400
     assert set(load_tenant_config("t_acme").channel_health) == {"C0ALERTS"}
+
+
+def test_the_warning_rule_for_channels_the_bot_sees_but_is_not_in():
+    """Pure decision: private channels need an invitation; public ones only without chat:write.public."""
+    doc = RoutingDocument.model_validate({"default_channels": ["G0LISTED", "C0PUBLIC", "C0MEMBER"]})
+    lookup = channel_directory.ChannelLookup(
+        found={
+            "G0LISTED": channel_directory.SlackChannel("G0LISTED", "listed", is_private=True, is_member=False),
+            "C0PUBLIC": channel_directory.SlackChannel("C0PUBLIC", "public", is_private=False, is_member=False),
+            "C0MEMBER": channel_directory.SlackChannel("C0MEMBER", "member", is_private=False, is_member=True),
+        },
+        archived={}, missing=frozenset())
+
+    with_public = check_channels(doc, lookup, scopes=("chat:write", "chat:write.public"), team_name="T")
+    without_public = check_channels(doc, lookup, scopes=("chat:write",), team_name="T")
+
+    assert [w.channel for w in with_public] == ["G0LISTED"]
+    assert [w.channel for w in without_public] == ["G0LISTED", "C0PUBLIC"]
