@@ -671,24 +671,19 @@ def test_cors_follows_the_template(deployment: Deployment, tmp_path: Path) -> No
     write_function(tmp_path, "portal_api", ECHO_HANDLER)
     preflight = {"Origin": PARAMETERS["PortalUrl"], "Access-Control-Request-Method": "PUT"}
     with LocalGateway(TEMPLATE, deployment, functions_root=tmp_path, quiet=True) as gateway:
-        # No CorsConfiguration in the template: API Gateway has no answer for a preflight either.
-        assert request(gateway, "OPTIONS", "/routing", headers=preflight)[0] == 404
-
-    document = copy.deepcopy(TEMPLATE.document)
-    document["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"] = {
-        "AllowOrigins": [{"Ref": "PortalUrl"}],
-        "AllowMethods": ["GET", "PUT"],
-        "AllowHeaders": ["authorization", "content-type"],
-        "MaxAge": 600,
-    }
-    with_cors = Template(document, path=TEMPLATE.path)
-    with LocalGateway(with_cors, deployment, functions_root=tmp_path, quiet=True) as gateway:
         status, headers, _ = request(gateway, "OPTIONS", "/routing", headers=preflight)
         assert status == 204
         assert dict(headers)["access-control-allow-origin"] == PARAMETERS["PortalUrl"]
-        assert dict(headers)["access-control-allow-methods"] == "GET,PUT"
+        assert dict(headers)["access-control-allow-methods"] == "GET,PUT,POST,DELETE"
         assert dict(headers)["access-control-max-age"] == "600"
         _, headers, _ = request(gateway, "GET", "/routing", headers={"Origin": PARAMETERS["PortalUrl"]})
         assert dict(headers)["access-control-allow-origin"] == PARAMETERS["PortalUrl"]
         _, headers, _ = request(gateway, "GET", "/routing", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in dict(headers)
+
+    document = copy.deepcopy(TEMPLATE.document)
+    del document["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    without_cors = Template(document, path=TEMPLATE.path)
+    with LocalGateway(without_cors, deployment, functions_root=tmp_path, quiet=True) as gateway:
+        # Without CorsConfiguration API Gateway has no answer for a preflight either.
+        assert request(gateway, "OPTIONS", "/routing", headers=preflight)[0] == 404
