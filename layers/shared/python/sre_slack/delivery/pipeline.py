@@ -160,8 +160,10 @@ def _complete(inv: InvestigationCompleted, deadline: Deadline) -> RecordOutcome:
         return _run_jobs(session, stored, [_Job("post", d) for d in claimed], deadline, feedback=None)
 
     state = records.load_state(tenant, inv.investigation_id)
-    if state.stored is None:
-        return RecordOutcome.retry("investigation marked seen but its payload is not readable yet")
+    if state.stored is None or not state.deliveries:
+        # The first sighting always writes SEEN and at least one delivery record together; a Query that races
+        # that transaction may see part of it. Come back when it is complete.
+        return RecordOutcome.retry("first sighting still being recorded elsewhere", IN_FLIGHT_RETRY_SECONDS)
     stored = state.stored
     sha = records.payload_sha(inv)
     if sha != stored.payload_sha:
