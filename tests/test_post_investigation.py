@@ -11,6 +11,7 @@ from tests.test_post_investigation_helpers import (
     delivery,
     example,
     item,
+    serialized_moto,  # noqa: F401 - autouse fixture
     setup_tenant,
 )
 

@@ -9,7 +9,15 @@ from sre_slack import keys
 from sre_slack.store.installations import InstallationStatus, mark_installation
 from sre_slack.store.tenant_config import load_tenant_config, put_routing, record_channel_health
 from tests.support import call_http
-from tests.test_post_investigation_helpers import TENANT, delivery, item, pump, queue_messages, setup_tenant
+from tests.test_post_investigation_helpers import (
+    TENANT,
+    delivery,
+    item,
+    pump,
+    queue_messages,
+    serialized_moto,  # noqa: F401 - autouse fixture
+    setup_tenant,
+)
 
 PATH = "/clusters/production-us-east/test"
 

@@ -29,6 +29,7 @@ import base64
 import gzip
 import hashlib
 import json
+import random
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -49,6 +50,8 @@ GZIP_ABOVE_BYTES = 32_000
 MAX_CHANNELS_PER_INVESTIGATION = 98
 # The attribute-name part of a counter (sev#<s>, ns#<n>, ...) is capped; names come from outside.
 COUNTER_NAME_MAX = 200
+# In-process attempts at the first-sighting transaction when concurrent writers conflict.
+CONFLICT_ATTEMPTS = 4
 # Stands for "no channel" in a delivery record (nothing routed, or the tenant cannot be posted to at all).
 NO_CHANNEL = "-"
 
@@ -261,16 +264,24 @@ def record_first_sighting(
             values |= {"attempt_id": attempt_id, "lease_until": lease_until}
         actions.append({"Put": {"TableName": table, "Item": to_item(values),
                                 "ConditionExpression": "attribute_not_exists(pk)"}})
-    try:
-        client.transact_write_items(TransactItems=actions)
-    except client.exceptions.TransactionCanceledException as exc:
-        codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
-        if "ConditionalCheckFailed" in codes:
-            return False
-        raise Contention(f"transaction cancelled: {codes}") from exc
-    except client.exceptions.TransactionConflictException as exc:
-        raise Contention("transaction conflict") from exc
-    return True
+    # Alerts of one tenant and day share the counters item, so a burst of first sightings conflicts
+    # (TransactionConflict: nothing was written). A short jittered retry settles it without an SQS round trip.
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            client.transact_write_items(TransactItems=actions)
+        except client.exceptions.TransactionCanceledException as exc:
+            codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in codes:
+                return False
+            if attempt + 1 == CONFLICT_ATTEMPTS:
+                raise Contention(f"transaction cancelled: {codes}") from exc
+        except client.exceptions.TransactionConflictException as exc:
+            if attempt + 1 == CONFLICT_ATTEMPTS:
+                raise Contention("transaction conflict") from exc
+        else:
+            return True
+        time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311 - jitter, not security
+    raise Contention("transaction conflict")
 
 
 # ------------------------------------------------------------------------------------------------ reads
