@@ -15,18 +15,25 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sre_slack.delivery.pacing import Deadline, record_pool
-from sre_slack.delivery.pipeline import Outcome, QueueRecord, RecordOutcome, change_visibility, process_record
+from sre_slack.delivery.pipeline import (
+    Outcome,
+    QueueRecord,
+    RecordOutcome,
+    TenantConfigs,
+    change_visibility,
+    process_record,
+)
 from sre_slack.log import get_logger, get_metrics
 
 logger = get_logger()
 metrics = get_metrics()
 
 
-def _process(record: dict[str, Any], deadline: Deadline) -> RecordOutcome:
+def _process(record: dict[str, Any], deadline: Deadline, configs: TenantConfigs) -> RecordOutcome:
     queued = QueueRecord(message_id=record["messageId"], body=record.get("body") or "",
                          receive_count=int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1))
     try:
-        outcome = process_record(queued, deadline)
+        outcome = process_record(queued, deadline, configs)
     except Exception as exc:  # a bug or an AWS outage: this record fails, the others carry on
         logger.exception("record failed", message_id=queued.message_id)
         return RecordOutcome.retry(f"unexpected {type(exc).__name__}")
@@ -43,7 +50,8 @@ def _process(record: dict[str, Any], deadline: Deadline) -> RecordOutcome:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deadline = Deadline.from_remaining_ms(context.get_remaining_time_in_millis())
     records = event.get("Records") or []
-    futures = [(record, record_pool().submit(contextvars.copy_context().run, _process, record, deadline))
+    configs = TenantConfigs()
+    futures = [(record, record_pool().submit(contextvars.copy_context().run, _process, record, deadline, configs))
                for record in records]
     failures = [{"itemIdentifier": record["messageId"]} for record, future in futures
                 if future.result().outcome == Outcome.RETRY]

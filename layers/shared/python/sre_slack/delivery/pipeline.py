@@ -92,7 +92,27 @@ class QueueRecord:
 # ------------------------------------------------------------------------------------------------ entry
 
 
-def process_record(record: QueueRecord, deadline: Deadline) -> RecordOutcome:
+class TenantConfigs:
+    """Tenant configuration read once per batch and tenant: an alert storm brings many records of one tenant
+    in a batch, and they all need the same installation and routing."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._configs: dict[str, TenantConfig] = {}
+
+    def get(self, tenant_id: str) -> TenantConfig:
+        from sre_slack.store.tenant_config import load_tenant_config
+
+        with self._lock:
+            tenant_lock = self._locks.setdefault(tenant_id, threading.Lock())
+        with tenant_lock:
+            if tenant_id not in self._configs:
+                self._configs[tenant_id] = load_tenant_config(tenant_id)
+            return self._configs[tenant_id]
+
+
+def process_record(record: QueueRecord, deadline: Deadline, configs: TenantConfigs | None = None) -> RecordOutcome:
     logger = get_logger()
     try:
         message = parse_investigation_message(record.body)
@@ -101,10 +121,11 @@ def process_record(record: QueueRecord, deadline: Deadline) -> RecordOutcome:
     # Records run in parallel threads: thread-safe keys live in the record's own context.
     logger.thread_safe_append_keys(investigation_id=message.investigation_id, tenant_id=message.tenant_id)
     try:
+        configs = configs or TenantConfigs()
         if isinstance(message, AlertResolved):
-            outcome = _resolve(message, deadline, record)
+            outcome = _resolve(message, deadline, record, configs)
         else:
-            outcome = _complete(message, deadline)
+            outcome = _complete(message, deadline, configs)
     except records.Contention as exc:
         outcome = RecordOutcome.retry(f"concurrent delivery: {exc}")
     finally:
@@ -142,11 +163,9 @@ def dead_letter(record: QueueRecord, reason: str) -> RecordOutcome:
 # ------------------------------------------------------------------------------------------------ completed
 
 
-def _complete(inv: InvestigationCompleted, deadline: Deadline) -> RecordOutcome:
+def _complete(inv: InvestigationCompleted, deadline: Deadline, configs: TenantConfigs) -> RecordOutcome:
     tenant = inv.tenant_id
-    from sre_slack.store.tenant_config import load_tenant_config
-
-    config = load_tenant_config(tenant)
+    config = configs.get(tenant)
     session = _SlackSession(config)
     plan = plan_deliveries(config, inv)
     attempt_id = records.new_attempt_id()
@@ -220,7 +239,7 @@ def _log_first_sighting(inv: InvestigationCompleted, plan: list[InitialDelivery]
 # ------------------------------------------------------------------------------------------------ resolved
 
 
-def _resolve(message: AlertResolved, deadline: Deadline, record: QueueRecord) -> RecordOutcome:
+def _resolve(message: AlertResolved, deadline: Deadline, record: QueueRecord, configs: TenantConfigs) -> RecordOutcome:
     tenant = message.tenant_id
     if not records.store_resolved(tenant, message.investigation_id, message.resolved_at):
         # SQS does not keep order: the completed message may still be on its way. Retrying lets it arrive
@@ -228,12 +247,10 @@ def _resolve(message: AlertResolved, deadline: Deadline, record: QueueRecord) ->
         get_logger().warning("resolve for an investigation not seen yet; will retry",
                              receive_count=record.receive_count)
         return RecordOutcome.retry("investigation not seen yet")
-    from sre_slack.store.tenant_config import load_tenant_config
-
     state = records.load_state(tenant, message.investigation_id)
     if state.stored is None:
         return RecordOutcome.retry("investigation payload not readable yet")
-    session = _SlackSession(load_tenant_config(tenant))
+    session = _SlackSession(configs.get(tenant))
     return _reconcile(session, state.stored, state.deliveries.values(), deadline, state.feedback)
 
 

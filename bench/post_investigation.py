@@ -1,0 +1,243 @@
+"""post_investigation: cold import cost, requests per posted investigation, batch parallelism, memory.
+
+    .venv/bin/python bench/post_investigation.py [--import-runs 5] [--latency 0.1]
+
+1. Cold INIT: a fresh Python process imports functions/post_investigation/app.py; another fresh process
+   imports boto3. Median of `--import-runs` each; the ratio is the figure (goal <= 2.0).
+2. Requests per posted investigation: one `investigation.completed` to one channel, handled by the real
+   handler against moto (in-process) and the Slack stand-in. DynamoDB requests are counted with a botocore
+   `before-call.dynamodb` event hook, Slack calls by the stand-in (goal: DynamoDB <= 3, Slack exactly 1).
+3. A batch of 10 investigations to 10 different channels with the stand-in answering after `--latency`
+   seconds: one invocation with the whole batch vs. ten invocations of one record each, one after another
+   (goal >= 5x faster).
+4. Peak RSS: of a fresh process that imports the handler and handles one batch (what Lambda's memory sees,
+   give or take the runtime), and of this whole bench process (moto and the stand-in included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "layers" / "shared" / "python")]
+HANDLER = REPO / "functions" / "post_investigation" / "app.py"
+FUNCTION = "PostInvestigationFunction"
+
+IMPORT_CHILD = textwrap.dedent(r"""
+    import importlib.util, json, resource, sys, time
+    sys.path[:0] = sys.argv[2:]
+    started = time.perf_counter()
+    if sys.argv[1] == "boto3":
+        import boto3
+    else:
+        spec = importlib.util.spec_from_file_location("post_investigation_app", sys.argv[1])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    elapsed = time.perf_counter() - started
+    print(json.dumps({"seconds": elapsed, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+""")
+
+
+def _child_env() -> dict[str, str]:
+    return {**os.environ, "TABLE_NAME": "bench", "POWERTOOLS_SERVICE_NAME": "bench",
+            "POWERTOOLS_METRICS_NAMESPACE": "Bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def cold_import(target: str) -> dict[str, float]:
+    paths = [str(REPO), str(REPO / "layers" / "shared" / "python")]
+    out = subprocess.run([sys.executable, "-c", IMPORT_CHILD, target, *paths], capture_output=True, text=True,
+                         check=True, env=_child_env())
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_imports(runs: int) -> tuple[float, float, float]:
+    handler = [cold_import(str(HANDLER)) for _ in range(runs)]
+    boto = [cold_import("boto3") for _ in range(runs)]
+    return (statistics.median(h["seconds"] for h in handler), statistics.median(b["seconds"] for b in boto),
+            max(h["rss_kb"] for h in handler) / 1024)
+
+
+MOTO_SERVER = textwrap.dedent(r"""
+    import sys
+    from werkzeug.serving import run_simple
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    run_simple("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
+""")
+
+
+def _start_moto_server() -> subprocess.Popen:
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-c", MOTO_SERVER, str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    os.environ["AWS_ENDPOINT_URL"] = url
+    return process
+
+
+class Sandbox:
+    """moto (in-process) with the template's resources, the Slack stand-in, an installed tenant."""
+
+    def __init__(self) -> None:
+        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+            os.environ.pop(name, None)
+        os.environ |= {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",
+                       "POWERTOOLS_METRICS_NAMESPACE": "AiSre/Slack", "POWERTOOLS_LOG_LEVEL": "ERROR",
+                       "POWERTOOLS_METRICS_DISABLED": "true"}
+        import logging
+
+        from localdev.aws import deploy
+        from localdev.handlers import LocalFunctions
+        from localdev.slack_standin import SlackStandIn
+        from localdev.template import Template
+
+        if not os.environ.get("BENCH_DEBUG"):
+            logging.disable(logging.WARNING)
+        # moto in its own process, answering one request at a time (it is not thread-safe; DynamoDB is, per
+        # request): the handler's threads overlap their waits on it as they would on AWS.
+        self.moto = _start_moto_server()
+        self.slack = SlackStandIn().start()
+        self.template = Template.load()
+        self.aws = deploy(self.template, parameters={
+            "PortalUrl": "https://portal.example.com", "JwtIssuer": "https://idp.example.com/",
+            "JwtAudience": "sre-portal", "SlackApiUrl": self.slack.api_url,
+            "SlackAuthorizeUrl": self.slack.authorize_url,
+        }, secret_values={"SlackCredentials": {"client_id": self.slack.client_id,
+                                               "client_secret": self.slack.client_secret,
+                                               "signing_secret": self.slack.signing_secret}})
+        for logical_id in self.template.functions():
+            os.environ |= self.aws.function_env(logical_id)
+        self.functions = LocalFunctions(self.template, self.aws)
+        from tests.support import run_install
+
+        run_install(self.functions, self.slack, tenant="t_bench")
+        self.dynamodb_calls: Counter[str] = Counter()
+        import boto3
+
+        boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", self._count)  # type: ignore[union-attr]
+        from sre_slack.aws_clients import reset_clients
+
+        reset_clients()  # clients created from now on carry the hook
+
+    def _count(self, model, **_: object) -> None:
+        self.dynamodb_calls[model.name] += 1
+
+    def route(self, channels: dict[str, str]) -> None:
+        """cluster -> channel routes; creates the channels."""
+        from sre_slack.store.tenant_config import put_routing
+
+        for channel in channels.values():
+            self.slack.add_channel(channel, channel.lower())
+        put_routing("t_bench", {"routes": [{"cluster": c, "channels": [ch]} for c, ch in channels.items()]})
+
+    def event(self, messages: list[dict]) -> dict:
+        import boto3
+
+        from localdev.sqs_pump import sqs_record
+
+        sqs = boto3.client("sqs")
+        url = self.aws.queue_url("InvestigationQueue")
+        for message in messages:
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+        received: list[dict] = []
+        while len(received) < len(messages):
+            received += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                            MessageSystemAttributeNames=["All"]).get("Messages", [])
+        arn = self.aws.queue_arn("InvestigationQueue")
+        return {"Records": [sqs_record(m, queue_arn=arn, region=self.aws.region) for m in received]}
+
+    def invoke(self, event: dict) -> dict:
+        answer = self.functions.invoke(FUNCTION, event)
+        assert answer["batchItemFailures"] == [], answer
+        return answer
+
+
+def investigation(investigation_id: str, cluster: str) -> dict:
+    message = json.loads((REPO / "events" / "investigation_completed.json").read_text())
+    return message | {"investigation_id": investigation_id, "tenant_id": "t_bench", "cluster": cluster}
+
+
+def measure_requests(box: Sandbox) -> tuple[int, dict[str, int], int]:
+    box.route({"cluster-one": "C0ONE"})
+    event = box.event([investigation("inv_bench_one", "cluster-one")])
+    box.functions.handler(FUNCTION)  # import outside the measured invocation
+    box.dynamodb_calls.clear()
+    slack_before = len(box.slack.calls)
+    box.invoke(event)
+    slack_calls = len(box.slack.calls) - slack_before
+    return sum(box.dynamodb_calls.values()), dict(box.dynamodb_calls), slack_calls
+
+
+def measure_batch(box: Sandbox, latency: float) -> tuple[float, float]:
+    clusters = {f"batch-{i}": f"C0BATCH{i}" for i in range(10)}
+    box.route(clusters)
+    box.slack.set_latency(latency, "chat.postMessage")
+    parallel_event = box.event([investigation(f"inv_par_{i}", c) for i, c in enumerate(clusters)])
+    started = time.perf_counter()
+    box.invoke(parallel_event)
+    parallel = time.perf_counter() - started
+    single_events = [box.event([investigation(f"inv_seq_{i}", c)]) for i, c in enumerate(clusters)]
+    started = time.perf_counter()
+    for event in single_events:
+        box.invoke(event)
+    sequential = time.perf_counter() - started
+    box.slack.set_latency(0)
+    return parallel, sequential
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--import-runs", type=int, default=5)
+    parser.add_argument("--latency", type=float, default=0.1)
+    args = parser.parse_args()
+
+    handler_s, boto_s, handler_rss = measure_imports(args.import_runs)
+    box = Sandbox()
+    dynamodb_total, by_operation, slack_calls = measure_requests(box)
+    parallel, sequential = measure_batch(box, args.latency)
+    bench_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    rows = [
+        ("cold import: handler / boto3", f"{handler_s * 1000:.0f} ms / {boto_s * 1000:.0f} ms = "
+                                         f"{handler_s / boto_s:.2f}", "<= 2.0"),
+        ("DynamoDB requests per posted investigation", f"{dynamodb_total} "
+         f"({', '.join(f'{k} {v}' for k, v in sorted(by_operation.items()))})", "<= 3"),
+        ("Slack calls per posted investigation", str(slack_calls), "exactly 1"),
+        (f"10 messages -> 10 channels, Slack latency {args.latency * 1000:.0f} ms",
+         f"batch {parallel:.2f} s vs one by one {sequential:.2f} s = {sequential / parallel:.1f}x", ">= 5x"),
+        ("peak RSS: handler import (fresh process)", f"{handler_rss:.0f} MB", "-"),
+        ("peak RSS: this bench process (moto + stand-in)", f"{bench_rss:.0f} MB", "-"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':<{value_width}}  goal")
+    for name, value, goal in rows:
+        print(f"{name:<{width}}  {value:<{value_width}}  {goal}")
+    box.slack.stop()
+    box.moto.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
