@@ -12,9 +12,8 @@ import logging
 import signal
 import threading
 
-from moto.server import ThreadedMotoServer
-
 from localdev.dev_portal import DevPortal
+from localdev.moto_server import SerializedMotoServer
 from localdev.sandbox import Ports, start_sandbox
 
 
@@ -25,8 +24,7 @@ def main() -> None:
     ports = Ports()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the useful lines
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=ports.moto, verbose=False)
-    moto.start()
+    moto = SerializedMotoServer(port=ports.moto).start()
     sandbox = start_sandbox(ports, tenant_id=args.tenant)
     portal = DevPortal(port=ports.portal, gateway_url=sandbox.gateway_url, slack_ui_url=sandbox.slack.base_url).start()
 

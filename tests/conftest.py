@@ -3,7 +3,9 @@ real Slack Web API stand-in on loopback that slack_sdk talks to through SLACK_AP
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -48,6 +50,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> Iterator
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AiSre/Slack")
+    serialize_moto(monkeypatch)
     with mock_aws():
         deployment = deploy(
             TEMPLATE,
@@ -75,3 +78,18 @@ def aws(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> Iterator
 def functions(aws: Deployment) -> LocalFunctions:
     """The template's functions, invoked like Lambda does (JSON in and out, their own environment)."""
     return LocalFunctions(TEMPLATE, aws)
+
+
+def serialize_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto is not thread-safe (a transaction deep-copies a table while another thread writes to it); DynamoDB
+    is, per request. Handlers post from several threads, so the in-process emulator takes one request at a time."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.__call__
+    lock = threading.RLock()
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", call)

@@ -11,7 +11,6 @@ from tests.test_post_investigation_helpers import (
     delivery,
     example,
     item,
-    serialized_moto,  # noqa: F401 - autouse fixture
     setup_tenant,
 )
 

@@ -18,7 +18,6 @@ from tests.test_post_investigation_helpers import (
     delivery,
     example,
     lambda_event,
-    serialized_moto,  # noqa: F401 - autouse fixture
     setup_tenant,
 )
 

@@ -19,7 +19,6 @@ from tests.test_post_investigation_helpers import (
     pump,
     queue_messages,
     send,
-    serialized_moto,  # noqa: F401 - autouse fixture
     setup_tenant,
     visible_count,
 )

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 
 from localdev.sqs_pump import SqsPump, sqs_record
 from sre_slack import keys
@@ -24,26 +22,6 @@ from tests.support import run_install
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 TENANT = "t_acme"
 FUNCTION = "PostInvestigationFunction"
-
-
-@pytest.fixture(autouse=True)
-def serialized_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto is not thread-safe (a transaction deep-copies a table while another thread writes to it); DynamoDB
-    is, per request. Records run in parallel threads, so the emulator takes one request at a time."""
-    serialize_moto(monkeypatch.setattr)
-
-
-def serialize_moto(setattr_: Any = setattr) -> None:
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    original = BotocoreStubber.__call__
-    lock = threading.RLock()
-
-    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    setattr_(BotocoreStubber, "__call__", call)
 
 
 def example(name: str = "investigation_completed", **changes: Any) -> dict[str, Any]:

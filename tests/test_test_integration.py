@@ -15,7 +15,6 @@ from tests.test_post_investigation_helpers import (
     item,
     pump,
     queue_messages,
-    serialized_moto,  # noqa: F401 - autouse fixture
     setup_tenant,
 )
 
