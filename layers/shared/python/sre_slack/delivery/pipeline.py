@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sre_slack.config import get_settings
 from sre_slack.delivery import records
@@ -46,7 +46,7 @@ from sre_slack.slack_errors import TOKEN_GONE_ERRORS
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
-    from sre_slack.messages.feedback_line import FeedbackSummary
+    from sre_slack.feedback.store import Rating
     from sre_slack.messages.investigation import SlackMessage
     from sre_slack.store.tenant_config import TenantConfig
 
@@ -264,7 +264,7 @@ class _Job:
 
 
 def _reconcile(session: _SlackSession, stored: StoredInvestigation, deliveries: Iterable[DeliveryRecord],
-               deadline: Deadline, feedback: list[dict[str, Any]]) -> RecordOutcome:
+               deadline: Deadline, feedback: list[Rating]) -> RecordOutcome:
     """Bring every channel of a seen investigation to what `stored` says it should show."""
     tenant, investigation_id = stored.tenant_id, stored.investigation.investigation_id
     wanted = stored.render_version
@@ -344,7 +344,7 @@ def _make_client(config: TenantConfig) -> tuple[WebClient | None, tuple[str, boo
 
 
 def _run_jobs(session: _SlackSession, stored: StoredInvestigation, jobs: list[_Job], deadline: Deadline,
-              feedback: list[dict[str, Any]] | None) -> RecordOutcome:
+              feedback: list[Rating] | None) -> RecordOutcome:
     if not jobs:
         return RecordOutcome.done("nothing to do")
     client = session.client()
@@ -378,28 +378,14 @@ def _run_jobs(session: _SlackSession, stored: StoredInvestigation, jobs: list[_J
     return RecordOutcome.retry("; ".join(o.reason for o in retries), max(delays) if delays else None)
 
 
-def render(stored: StoredInvestigation, feedback: list[dict[str, Any]] | None) -> SlackMessage:
+def render(stored: StoredInvestigation, feedback: list[Rating] | None) -> SlackMessage:
+    """The message exactly as posting renders it, with the stored ratings (if any) in its feedback line."""
+    from sre_slack.feedback.store import summarize
     from sre_slack.messages.investigation import build_investigation_message
 
     return build_investigation_message(stored.investigation, tenant_id=stored.tenant_id,
-                                       resolved_at=stored.resolved_at, feedback=feedback_summary(feedback or []))
-
-
-def feedback_summary(items: list[dict[str, Any]]) -> FeedbackSummary | None:
-    """The ratings stored under the investigation (FEEDBACK#<user> items with `rating`), for re-rendering."""
-    from sre_slack.messages.feedback_line import RATINGS, FeedbackSummary
-
-    rated = [item for item in items if item.get("rating") in RATINGS]
-    if not rated:
-        return None
-    counts = {rating: sum(1 for item in rated if item["rating"] == rating) for rating in RATINGS}
-
-    def moment(item: dict[str, Any]) -> float:
-        return float(item.get("updated_at") or item.get("rated_at") or item.get("created_at") or 0)
-
-    latest = max(rated, key=moment)
-    user = latest.get("user_id") or str(latest.get("sk", "")).removeprefix("FEEDBACK#") or None
-    return FeedbackSummary(counts=counts, latest_user_id=user, latest_rating=latest["rating"])
+                                       resolved_at=stored.resolved_at,
+                                       feedback=summarize(feedback) if feedback else None)
 
 
 def _call_slack(client: WebClient, job: _Job, message: SlackMessage, deadline: Deadline) -> SlackResult:

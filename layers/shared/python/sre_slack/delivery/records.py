@@ -36,13 +36,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sre_slack import keys
 from sre_slack.aws_clients import dynamodb
 from sre_slack.config import get_settings
 from sre_slack.dynamo import from_item, to_attr, to_item
 from sre_slack.models.investigation import InvestigationCompleted
+
+if TYPE_CHECKING:
+    from sre_slack.feedback.store import Rating
 
 # Payloads above this are stored gzip-compressed (a DynamoDB item holds at most 400 KB).
 GZIP_ABOVE_BYTES = 32_000
@@ -114,7 +117,7 @@ class InvestigationState:
 
     stored: StoredInvestigation | None
     deliveries: dict[str, DeliveryRecord] = field(default_factory=dict)
-    feedback: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[Rating] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -289,6 +292,8 @@ def record_first_sighting(
 
 def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
     """SEEN, every delivery and every feedback item of one investigation, in one (paged) Query."""
+    from sre_slack.feedback.store import Rating
+
     request: dict[str, Any] = {
         "TableName": _table(),
         "KeyConditionExpression": "pk = :pk",
@@ -297,7 +302,7 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
     }
     stored: StoredInvestigation | None = None
     deliveries: dict[str, DeliveryRecord] = {}
-    feedback: list[dict[str, Any]] = []
+    feedback: list[Rating] = []
     while True:
         response = dynamodb().query(**request)
         for item in response.get("Items", []):
@@ -309,7 +314,7 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
                 record = _delivery_from_item(values)
                 deliveries[record.channel] = record
             elif sk.startswith(keys.FEEDBACK_PREFIX):
-                feedback.append(values)
+                feedback.append(Rating.from_values(values))
         if "LastEvaluatedKey" not in response:
             break
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

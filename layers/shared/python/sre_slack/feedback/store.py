@@ -54,7 +54,11 @@ class Rating:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Rating:
-        values = from_item(item)
+        return cls.from_values(from_item(item))
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Rating:
+        """From an item already converted to plain values (as a Query over the whole investigation gives)."""
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in values.items() if k in known})
 
