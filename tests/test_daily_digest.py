@@ -124,3 +124,17 @@ def test_entries_refused_for_a_passing_reason_are_sent_again_and_the_rest_report
     assert sorted(json.loads(b)["tenant_id"] for b in sqs.bodies) == ["t_ok", "t_throttled"]
     assert result.sent == 2
     assert result.failed == {"t_bad": "Refused", "t_down": "Refused"}
+
+
+def test_a_redelivered_schedule_event_enqueues_the_jobs_once(functions, aws, slack):
+    install_example_tenant(slack, "t_acme", channel="C0ALERTS")
+    event = scheduled_invocation_event(aws, "DailyDigestFunction", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    first = functions.invoke("DailyDigestFunction", event)
+    again = functions.invoke("DailyDigestFunction", event)
+    assert first == again == {"day": "2026-11-26", "jobs": 1}
+    assert _jobs(aws) == [{"tenant_id": "t_acme", "day": "2026-11-26"}]
+
+    # Another event (a manual replay for the same day) is new work; the worker's markers dedupe its posts.
+    replay = scheduled_invocation_event(aws, "DailyDigestFunction", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    assert replay["id"] != event["id"]
+    assert functions.invoke("DailyDigestFunction", replay) == {"day": "2026-11-26", "jobs": 1}

@@ -1,14 +1,19 @@
 """Daily digest fan-out (EventBridge `cron(0 9 * * ? *)`): one job per tenant with an active installation.
 
 "Now" is the event's `time`, so a late or replayed event reports the day it was scheduled for. Tenants come from
-the sparse ActiveInstallations index (no scan); jobs go to the digest queue ten per request. Delivering the event
-twice only enqueues duplicate jobs, which the worker's per-channel markers turn into nothing.
+the sparse ActiveInstallations index (no scan); jobs go to the digest queue ten per request.
+
+EventBridge delivers at least once and retries a failed invocation with the same event: Powertools idempotency
+on the event id turns a second delivery into the first one's answer instead of 10,000 duplicate jobs. A fan-out
+that failed half-way is not recorded as done, so its retry enqueues again (the worker's per-channel markers make
+the duplicates harmless); a different event for the same day (a manual replay) runs again for the same reason.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sre_slack.config import get_settings
@@ -17,6 +22,9 @@ from sre_slack.log import get_logger
 from sre_slack.store.installations import active_tenants
 
 logger = get_logger()
+persistence = DynamoDBPersistenceLayer(table_name=get_settings().require("idempotency_table_name"))
+# A retry comes within minutes; a day's record is plenty and keeps the table small.
+config = IdempotencyConfig(event_key_jmespath="id", raise_on_no_idempotency_key=True, expires_after_seconds=86_400)
 
 
 class FanOutIncomplete(RuntimeError):
@@ -24,6 +32,7 @@ class FanOutIncomplete(RuntimeError):
 
 
 @logger.inject_lambda_context(clear_state=True)
+@idempotent(persistence_store=persistence, config=config)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = event_time(event)
     day = report_day(now)
