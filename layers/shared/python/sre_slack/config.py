@@ -45,6 +45,8 @@ class Settings:
     investigation_queue_url: str
     digest_queue_url: str
     idempotency_table_name: str
+    # The dead-letter queue of the function's own source queue (messages set aside with a reason).
+    dead_letter_queue_url: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -61,6 +63,7 @@ class Settings:
             investigation_queue_url=_optional("INVESTIGATION_QUEUE_URL"),
             digest_queue_url=_optional("DIGEST_QUEUE_URL"),
             idempotency_table_name=_optional("IDEMPOTENCY_TABLE_NAME"),
+            dead_letter_queue_url=_optional("DEAD_LETTER_QUEUE_URL"),
         )
 
     def require(self, field: str) -> str:
@@ -72,7 +75,8 @@ class Settings:
 
 
 _ENV_NAMES = ("TABLE_NAME", "KMS_KEY_ID", "SLACK_SECRET_ARN", "PORTAL_URL", "SLACK_API_URL", "SLACK_AUTHORIZE_URL",
-              "OAUTH_REDIRECT_URL", "INVESTIGATION_QUEUE_URL", "DIGEST_QUEUE_URL", "IDEMPOTENCY_TABLE_NAME")
+              "OAUTH_REDIRECT_URL", "INVESTIGATION_QUEUE_URL", "DIGEST_QUEUE_URL", "IDEMPOTENCY_TABLE_NAME",
+              "DEAD_LETTER_QUEUE_URL")
 
 
 def get_settings() -> Settings:
