@@ -62,11 +62,18 @@ def aws(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> Iterator
                 "signing_secret": slack_server.signing_secret,
             }},
         )
-        # Shared code called directly from tests sees the union of the functions' variables (no conflicts:
-        # the same names always carry the same values); handlers run with exactly their own.
+        # Shared code called directly from tests sees the variables the functions agree on; handlers run with
+        # exactly their own. A name with different values per function (a function's own dead-letter queue)
+        # is left out rather than silently taking one function's value.
+        values: dict[str, set[str]] = {}
         for logical_id in TEMPLATE.functions():
             for name, value in deployment.function_env(logical_id).items():
-                monkeypatch.setenv(name, value)
+                values.setdefault(name, set()).add(value)
+        for name, candidates in values.items():
+            if len(candidates) == 1:
+                monkeypatch.setenv(name, candidates.pop())
+            else:
+                monkeypatch.delenv(name, raising=False)
         reset_settings()
         reset_clients()
         yield deployment
