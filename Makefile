@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template build bench clean ci enqueue
+.PHONY: run test lint lint-template build bench clean ci enqueue digest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,18 @@ lint-template: $(TOOLS)/.installed
 build: $(TOOLS)/.installed
 	PATH=$$(dirname $$(readlink -f $$(command -v $(PYTHON)))):$$PATH $(TOOLS)/bin/sam build --build-dir .aws-sam/build
 
+# Each script prints its figures; bench/README.md keeps the last ones.
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/post_investigation.py
+	$(PY) bench/feedback_ack.py
+	$(PY) bench/digest.py
+
+# Run the digest now for a tenant and a day against the running sandbox (make run), e.g.
+#   make digest DAY=2026-11-26 SEED=1   (SEED writes example counters first)
+TENANT ?= t_local
+DAY ?=
+digest: $(VENV)/.installed
+	$(PY) -m localdev.digest_cli --tenant $(TENANT) $(if $(DAY),--day $(DAY)) $(if $(SEED),--seed-example)
 
 # Everything CI checks (.ci/run calls this).
 ci: lint lint-template build test
