@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sre_slack.dead_letter import redrive_of
 from sre_slack.delivery.pacing import Deadline, record_pool
 from sre_slack.delivery.pipeline import (
     Outcome,
@@ -31,7 +32,8 @@ metrics = get_metrics()
 
 def _process(record: dict[str, Any], deadline: Deadline, configs: TenantConfigs) -> RecordOutcome:
     queued = QueueRecord(message_id=record["messageId"], body=record.get("body") or "",
-                         receive_count=int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1))
+                         receive_count=int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1),
+                         redrive=redrive_of(record.get("messageAttributes")))
     try:
         outcome = process_record(queued, deadline, configs)
     except Exception as exc:  # a bug or an AWS outage: this record fails, the others carry on

@@ -9,12 +9,15 @@ Seen before (a redelivery, a retry, a re-investigation) or `alert.resolved`: rea
 (one Query) and bring every channel to the wanted state: post what is due for a retry, chat.update what shows
 an older rendering, leave alone what is final. See `records` for the delivery state machine and
 docs/posting.md for the policies.
+
+A post whose outcome is unknown (an ambiguous Slack answer, or a claim left by an invocation that died) is never
+posted again automatically: the record is copied to the dead-letter queue with the unknown channels
+(`sre_slack.dead_letter`) and those deliveries become `unknown`. Redriving that copy posts them once more.
 """
 
 from __future__ import annotations
 
 import contextvars
-import os
 import threading
 import time
 from collections.abc import Iterable
@@ -24,6 +27,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sre_slack.config import get_settings
+from sre_slack.dead_letter import (
+    DeadLetterQueueMissing,
+    Redrive,
+    delivery_unknown_reason,
+    send_to_dead_letter_queue,
+)
 from sre_slack.delivery import records
 from sre_slack.delivery.pacing import Deadline, channel_pacer, post_pool
 from sre_slack.delivery.poster import SlackResult, Verdict, describe_for_log, not_attempted
@@ -87,6 +96,8 @@ class QueueRecord:
     message_id: str
     body: str
     receive_count: int = 1
+    # Set when an operator redrove this message from the dead-letter queue after a `delivery_unknown`.
+    redrive: Redrive | None = None
 
 
 # ------------------------------------------------------------------------------------------------ entry
@@ -122,10 +133,12 @@ def process_record(record: QueueRecord, deadline: Deadline, configs: TenantConfi
     logger.thread_safe_append_keys(investigation_id=message.investigation_id, tenant_id=message.tenant_id)
     try:
         configs = configs or TenantConfigs()
+        unknowns = _Unknowns()
         if isinstance(message, AlertResolved):
-            outcome = _resolve(message, deadline, record, configs)
+            outcome = _resolve(message, deadline, record, configs, unknowns)
         else:
-            outcome = _complete(message, deadline, configs)
+            outcome = _complete(message, deadline, configs, record, unknowns)
+        outcome = _dead_letter_unknowns(record, message.tenant_id, message.investigation_id, unknowns, outcome)
     except records.Contention as exc:
         outcome = RecordOutcome.retry(f"concurrent delivery: {exc}")
     finally:
@@ -144,26 +157,57 @@ def dead_letter(record: QueueRecord, reason: str) -> RecordOutcome:
     logger.error("invalid investigation message", message_id=record.message_id, reason=reason,
                  receive_count=record.receive_count)
     _metric("InvalidMessage")
-    queue_url = os.environ.get("DEAD_LETTER_QUEUE_URL", "").strip()
-    if not queue_url:
+    try:
+        send_to_dead_letter_queue(record.body, reason=reason, source_message_id=record.message_id)
+    except DeadLetterQueueMissing:
         return RecordOutcome.retry(reason)
-    from sre_slack.aws_clients import sqs
-
-    sqs().send_message(
-        QueueUrl=queue_url,
-        MessageBody=record.body,
-        MessageAttributes={
-            "reason": {"DataType": "String", "StringValue": reason[:1000]},
-            "source_message_id": {"DataType": "String", "StringValue": record.message_id},
-        },
-    )
     return RecordOutcome(Outcome.DEAD_LETTER, reason)
+
+
+class _Unknowns:
+    """The channels of one record whose post may or may not have reached Slack, collected from the record's
+    threads. They are settled `unknown` only once the record's dead-letter copy exists."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # channel -> (error for the operator, reason for the delivery record, only if its lease expired)
+        self.items: dict[str, tuple[str, str, bool]] = {}
+
+    def add(self, channel: str, error: str, detail: str, *, expired_lease: bool) -> None:
+        with self._lock:
+            self.items[channel] = (error, detail, expired_lease)
+
+
+def _dead_letter_unknowns(record: QueueRecord, tenant: str, investigation_id: str, unknowns: _Unknowns,
+                          outcome: RecordOutcome) -> RecordOutcome:
+    """Never re-posted automatically, never silently dropped: copy the record to the dead-letter queue with
+    the unknown channels, then settle them `unknown` (in that order: if the copy fails, the claims stay
+    `posting`, their leases expire and a later receive tries again)."""
+    if not unknowns.items:
+        return outcome
+    logger = get_logger()
+    errors = {channel: error for channel, (error, _, _) in unknowns.items.items()}
+    reason = delivery_unknown_reason(errors)
+    try:
+        send_to_dead_letter_queue(record.body, reason=reason, source_message_id=record.message_id,
+                                  unknown_channels=errors)
+    except DeadLetterQueueMissing:
+        logger.error("delivery outcome unknown and no dead-letter queue to copy the message to", reason=reason)
+        return RecordOutcome.retry(f"{reason} (no dead-letter queue)")
+    for channel, (error, detail, expired_lease) in unknowns.items.items():
+        if records.settle_unknown(tenant, investigation_id, channel, reason=detail,
+                                  source_message_id=record.message_id, expired_lease_only=expired_lease):
+            _note_unknown(tenant, channel, error)
+    logger.warning("delivery outcome unknown: message copied to the dead-letter queue", reason=reason,
+                   message_id=record.message_id, channels=sorted(errors))
+    return outcome
 
 
 # ------------------------------------------------------------------------------------------------ completed
 
 
-def _complete(inv: InvestigationCompleted, deadline: Deadline, configs: TenantConfigs) -> RecordOutcome:
+def _complete(inv: InvestigationCompleted, deadline: Deadline, configs: TenantConfigs, record: QueueRecord,
+              unknowns: _Unknowns) -> RecordOutcome:
     tenant = inv.tenant_id
     config = configs.get(tenant)
     session = _SlackSession(config)
@@ -176,7 +220,7 @@ def _complete(inv: InvestigationCompleted, deadline: Deadline, configs: TenantCo
         stored = StoredInvestigation(tenant, inv, records.payload_sha(inv), frozenset({records.payload_sha(inv)}))
         claimed = [DeliveryRecord(d.channel, DeliveryStatus.POSTING, attempt_id=attempt_id, lease_until=lease_until)
                    for d in plan if d.status == DeliveryStatus.POSTING]
-        return _run_jobs(session, stored, [_Job("post", d) for d in claimed], deadline, feedback=None)
+        return _run_jobs(session, stored, [_Job("post", d) for d in claimed], deadline, None, unknowns)
 
     state = records.load_state(tenant, inv.investigation_id)
     if state.stored is None or not state.deliveries:
@@ -193,7 +237,7 @@ def _complete(inv: InvestigationCompleted, deadline: Deadline, configs: TenantCo
             stored = replace(stored, investigation=inv, payload_sha=sha, versions=stored.versions | {sha})
             get_logger().info("re-investigation: updating the posted messages")
             _metric("Reinvestigated")
-    return _reconcile(session, stored, state.deliveries.values(), deadline, state.feedback)
+    return _reconcile(session, stored, state.deliveries.values(), deadline, state.feedback, record.redrive, unknowns)
 
 
 def plan_deliveries(config: TenantConfig, inv: InvestigationCompleted) -> list[InitialDelivery]:
@@ -239,7 +283,8 @@ def _log_first_sighting(inv: InvestigationCompleted, plan: list[InitialDelivery]
 # ------------------------------------------------------------------------------------------------ resolved
 
 
-def _resolve(message: AlertResolved, deadline: Deadline, record: QueueRecord, configs: TenantConfigs) -> RecordOutcome:
+def _resolve(message: AlertResolved, deadline: Deadline, record: QueueRecord, configs: TenantConfigs,
+             unknowns: _Unknowns) -> RecordOutcome:
     tenant = message.tenant_id
     if not records.store_resolved(tenant, message.investigation_id, message.resolved_at):
         # SQS does not keep order: the completed message may still be on its way. Retrying lets it arrive
@@ -251,7 +296,8 @@ def _resolve(message: AlertResolved, deadline: Deadline, record: QueueRecord, co
     if state.stored is None:
         return RecordOutcome.retry("investigation payload not readable yet")
     session = _SlackSession(configs.get(tenant))
-    return _reconcile(session, state.stored, state.deliveries.values(), deadline, state.feedback)
+    return _reconcile(session, state.stored, state.deliveries.values(), deadline, state.feedback, record.redrive,
+                      unknowns)
 
 
 # ------------------------------------------------------------------------------------------------ reconcile
@@ -264,8 +310,10 @@ class _Job:
 
 
 def _reconcile(session: _SlackSession, stored: StoredInvestigation, deliveries: Iterable[DeliveryRecord],
-               deadline: Deadline, feedback: list[Rating]) -> RecordOutcome:
-    """Bring every channel of a seen investigation to what `stored` says it should show."""
+               deadline: Deadline, feedback: list[Rating], redrive: Redrive | None,
+               unknowns: _Unknowns) -> RecordOutcome:
+    """Bring every channel of a seen investigation to what `stored` says it should show. An `unknown` channel
+    is posted again only when an operator redrove its dead-letter copy (`redrive`), and only once."""
     tenant, investigation_id = stored.tenant_id, stored.investigation.investigation_id
     wanted = stored.render_version
     jobs: list[_Job] = []
@@ -287,8 +335,12 @@ def _reconcile(session: _SlackSession, stored: StoredInvestigation, deliveries: 
             if delivery.lease_alive():
                 waiting.append(delivery.channel)
             else:
-                _settle_interrupted(tenant, investigation_id, delivery)
-    outcome = _run_jobs(session, stored, jobs, deadline, feedback=feedback)
+                unknowns.add(delivery.channel, "stale_claim", _STALE_CLAIM_DETAIL, expired_lease=True)
+        elif delivery.status == DeliveryStatus.UNKNOWN and redrive is not None and redrive.allows(delivery.channel):
+            job = _claim_redriven(tenant, investigation_id, delivery, redrive, deadline)
+            if job is not None:
+                jobs.append(job)
+    outcome = _run_jobs(session, stored, jobs, deadline, feedback, unknowns)
     if waiting and outcome.outcome == Outcome.DONE:
         # Another invocation is posting to these channels right now: come back when it is surely over, to
         # apply this update (or find the post recorded).
@@ -296,12 +348,28 @@ def _reconcile(session: _SlackSession, stored: StoredInvestigation, deliveries: 
     return outcome
 
 
-def _settle_interrupted(tenant: str, investigation_id: str, delivery: DeliveryRecord) -> None:
-    reason = ("delivery_unknown: the attempt ended between claiming the channel and recording Slack's answer; "
-              "Slack may or may not have the message, and it is not posted again")
-    if records.settle_expired_lease(tenant, investigation_id, delivery.channel, reason=reason):
-        get_logger().warning("delivery outcome unknown after an interrupted attempt", channel=delivery.channel)
-        _note_unknown(tenant, delivery.channel, "interrupted attempt")
+_STALE_CLAIM_DETAIL = ("delivery_unknown: stale_claim: the attempt ended between claiming the channel and recording "
+                       "Slack's answer; Slack may or may not have the message; not posted again unless the "
+                       "dead-letter copy is redriven")
+
+
+def _claim_redriven(tenant: str, investigation_id: str, delivery: DeliveryRecord, redrive: Redrive,
+                    deadline: Deadline) -> _Job | None:
+    """The operator checked the channel, found the message missing and redrove the dead-letter copy."""
+    logger = get_logger()
+    attempt_id = records.new_attempt_id()
+    lease_until = _lease_until(deadline)
+    if not records.claim_unknown(tenant, investigation_id, delivery.channel,
+                                 source_message_id=redrive.source_message_id, attempt_id=attempt_id,
+                                 lease_until=lease_until):
+        logger.warning("redrive refused: the delivery is not the unknown one of this dead-letter copy",
+                       channel=delivery.channel, source_message_id=redrive.source_message_id)
+        return None
+    logger.warning("redriven by an operator: posting the unknown delivery once more", channel=delivery.channel,
+                   source_message_id=redrive.source_message_id)
+    _metric("DeliveryRedriven")
+    return _Job("post", replace(delivery, status=DeliveryStatus.POSTING, attempt_id=attempt_id,
+                                lease_until=lease_until))
 
 
 # ------------------------------------------------------------------------------------------------ running jobs
@@ -344,7 +412,7 @@ def _make_client(config: TenantConfig) -> tuple[WebClient | None, tuple[str, boo
 
 
 def _run_jobs(session: _SlackSession, stored: StoredInvestigation, jobs: list[_Job], deadline: Deadline,
-              feedback: list[Rating] | None) -> RecordOutcome:
+              feedback: list[Rating] | None, unknowns: _Unknowns) -> RecordOutcome:
     if not jobs:
         return RecordOutcome.done("nothing to do")
     client = session.client()
@@ -370,7 +438,7 @@ def _run_jobs(session: _SlackSession, stored: StoredInvestigation, jobs: list[_J
         (job, post_pool().submit(contextvars.copy_context().run, _call_slack, client, job, message, deadline))
         for job in jobs
     ]
-    outcomes = [_apply_result(session, stored, job, future.result(), version) for job, future in futures]
+    outcomes = [_apply_result(session, stored, job, future.result(), version, unknowns) for job, future in futures]
     retries = [o for o in outcomes if o.outcome == Outcome.RETRY]
     if not retries:
         return RecordOutcome.done("; ".join(o.reason for o in outcomes))
@@ -405,7 +473,7 @@ def _call_slack(client: WebClient, job: _Job, message: SlackMessage, deadline: D
 
 
 def _apply_result(session: _SlackSession, stored: StoredInvestigation, job: _Job, result: SlackResult,
-                  version: str) -> RecordOutcome:
+                  version: str, unknowns: _Unknowns) -> RecordOutcome:
     """Record what Slack said on the channel's delivery record, and what it means for the SQS record."""
     logger = get_logger()
     tenant, investigation_id = stored.tenant_id, stored.investigation.investigation_id
@@ -431,10 +499,10 @@ def _apply_result(session: _SlackSession, stored: StoredInvestigation, job: _Job
         _metric("Retried")
         return RecordOutcome.retry(f"{channel}: {result.reason}", result.retry_after)
     if verdict == Verdict.AMBIGUOUS:
-        reason = (f"delivery_unknown: Slack answered {result.reason}; the message may have been posted, so it is "
-                  "not posted again")
-        records.settle(tenant, investigation_id, channel, DeliveryStatus.UNKNOWN, reason)
-        _note_unknown(tenant, channel, result.reason)
+        error = result.failure.error if result.failure else "unknown"
+        detail = (f"delivery_unknown: Slack answered {result.reason}; the message may have been posted, so it is "
+                  "not posted again unless the dead-letter copy is redriven")
+        unknowns.add(channel, error, detail, expired_lease=False)
         logger.warning("delivery outcome unknown", **details)
         return RecordOutcome.done(f"{channel}: unknown")
     if verdict == Verdict.CHANNEL:

@@ -10,13 +10,14 @@ Items (keys in `sre_slack.keys`), all under the partition `TENANT#{tenant}#INV#{
       posting --(post ok)--> posted --(chat.update refused)--> gone
          |  \\--(429 / transient, certainly not posted)--> retry --(claimed again)--> posting
          |   \\--(channel / payload / installation error)--> failed | undeliverable
-         \\--(lease expired, or an ambiguous Slack answer)--> unknown
+         \\--(lease expired, or an ambiguous Slack answer)--> unknown --(operator redrive)--> posting
 
   `posting` is a lease: `lease_until` is the latest moment the invocation holding it can still be running
   (its deadline plus a margin). A live lease means "someone is posting right now": the other delivery backs
   off. An expired one means that invocation died between claiming and recording the result, and Slack may
-  or may not have the message: that delivery becomes `unknown` and is never posted again (at most once; see
-  docs/posting.md).
+  or may not have the message: that delivery becomes `unknown`, a copy of the SQS message goes to the
+  dead-letter queue, and nothing posts it again unless an operator redrives that copy (`claim_unknown`, once;
+  see docs/posting.md).
 - The first sighting also adds the alert to the tenant's digest counters, in the same transaction as SEEN,
   so a retry can never count twice.
 
@@ -406,18 +407,35 @@ def release_for_retry(tenant_id: str, investigation_id: str, channel: str, *, at
 
 
 def settle(tenant_id: str, investigation_id: str, channel: str, status: DeliveryStatus, reason: str) -> None:
-    """A final outcome for a channel (failed, unknown, undeliverable, gone): never attempted again."""
+    """A final outcome for a channel (failed, undeliverable, gone): never attempted again."""
     _update(tenant_id, investigation_id, channel, set_values={"status": str(status), "reason": reason},
             remove=("lease_until",))
 
 
-def settle_expired_lease(tenant_id: str, investigation_id: str, channel: str, *, reason: str) -> bool:
-    """`posting` whose lease ran out -> `unknown`. False when it is no longer an expired `posting`."""
+def settle_unknown(tenant_id: str, investigation_id: str, channel: str, *, reason: str, source_message_id: str,
+                   expired_lease_only: bool = False) -> bool:
+    """`posting` -> `unknown`: Slack may or may not have the message. `source_message_id` is the SQS message
+    whose dead-letter copy an operator may redrive (`claim_unknown`). With `expired_lease_only`, only a claim
+    whose lease ran out (its invocation died) is settled. False when the condition did not hold."""
+    condition, values = "#st = :posting", {":posting": str(DeliveryStatus.POSTING)}
+    if expired_lease_only:
+        condition, values = condition + " AND lease_until < :now", values | {":now": time.time()}
     return _update(tenant_id, investigation_id, channel,
-                   set_values={"status": str(DeliveryStatus.UNKNOWN), "reason": reason},
-                   condition="#st = :posting AND lease_until < :now",
-                   condition_values={":posting": str(DeliveryStatus.POSTING), ":now": time.time()},
-                   remove=("lease_until",))
+                   set_values={"status": str(DeliveryStatus.UNKNOWN), "reason": reason,
+                               "unknown_source": source_message_id},
+                   condition=condition, condition_values=values, remove=("lease_until",))
+
+
+def claim_unknown(tenant_id: str, investigation_id: str, channel: str, *, source_message_id: str, attempt_id: str,
+                  lease_until: float) -> bool:
+    """An operator redrove the dead-letter copy of `source_message_id`: take its `unknown` delivery back to
+    `posting`, once (the claim consumes `unknown_source`). False when the delivery is no longer that unknown."""
+    return _update(tenant_id, investigation_id, channel,
+                   set_values={"status": str(DeliveryStatus.POSTING), "attempt_id": attempt_id,
+                               "lease_until": lease_until, "redriven_from": source_message_id},
+                   condition="#st = :unknown AND unknown_source = :source",
+                   condition_values={":unknown": str(DeliveryStatus.UNKNOWN), ":source": source_message_id},
+                   remove=("unknown_source",))
 
 
 def store_reinvestigation(tenant_id: str, inv: InvestigationCompleted) -> None:
