@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
+
+import boto3
 
 from sre_slack import keys
+from sre_slack.delivery import records
+from sre_slack.delivery.records import DeliveryStatus, InitialDelivery
+from sre_slack.models.investigation import parse_investigation_message
 from sre_slack.store.installations import get_installation
 from sre_slack.store.tenant_config import load_tenant_config, put_routing
 from tests.test_post_investigation_helpers import (
@@ -46,6 +52,7 @@ def test_service_unavailable_fails_the_record_and_the_retry_posts_once(functions
     _retry_now(aws)
     assert len(slack.messages("C0PROD")) == 1
     assert delivery(INV, "C0PROD")["status"] == "posted"
+    assert queue_messages(aws, DLQ) == []  # Slack certainly refused it: nothing for an operator to check
 
 
 def test_rate_limited_record_comes_back_after_retry_after_not_the_visibility_timeout(functions, slack, aws):
@@ -63,6 +70,8 @@ def test_rate_limited_record_comes_back_after_retry_after_not_the_visibility_tim
     assert visible_count(aws)[0] == 1
     pump(aws).drain()
     assert len(slack.messages("C0PROD")) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 2
+    assert queue_messages(aws, DLQ) == []
 
 
 def test_update_failing_transiently_is_retried_until_applied(functions, slack, aws):
@@ -80,19 +89,51 @@ def test_update_failing_transiently_is_retried_until_applied(functions, slack, a
 # ------------------------------------------------------------------------------------------------ ambiguous
 
 
-def test_internal_error_on_post_is_never_reposted(functions, slack, aws):
+DLQ = "InvestigationDeadLetterQueue"
+
+
+def _attributes(message: dict[str, Any]) -> dict[str, str]:
+    return {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
+
+
+def redrive(aws, dead_letter_queue: str, source_queue: str, copies: int = 1) -> int:
+    """What `aws sqs start-message-move-task` does (moto lacks it): every DLQ message back to the source queue,
+    body and message attributes unchanged. `copies` > 1 sends each twice (a repeated redrive, or SQS
+    delivering the moved message twice). Returns how many DLQ messages were moved."""
+    sqs = boto3.client("sqs")
+    dlq_url, source_url = aws.queue_url(dead_letter_queue), aws.queue_url(source_queue)
+    moved = 0
+    while messages := sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                          VisibilityTimeout=30).get("Messages", []):
+        for message in messages:
+            for _ in range(copies):
+                sqs.send_message(QueueUrl=source_url, MessageBody=message["Body"],
+                                 MessageAttributes=message.get("MessageAttributes", {}))
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def test_internal_error_on_post_is_never_reposted_and_lands_in_the_dead_letter_queue(functions, slack, aws):
     setup_tenant(functions, slack)
     slack.fail_next("chat.postMessage", error="internal_error", status=500)
-    [first] = deliver(aws, example())
+    [source_id] = send(aws, example())
+    [first] = pump(aws).drain()
 
     assert first.failed_ids == ()  # not retried: Slack may have posted it
+    assert visible_count(aws) == (0, 0)
     record = delivery(INV, "C0PROD")
     assert record["status"] == "unknown" and "internal_error" in record["reason"]
     health = load_tenant_config(TENANT).channel_health["C0PROD"]
     assert health.status == "delivery_unknown" and not health.permanent
+    [dead] = queue_messages(aws, DLQ)
+    assert json.loads(dead["Body"]) == example()
+    assert _attributes(dead) == {"reason": "delivery_unknown: internal_error on C0PROD",
+                                 "source_message_id": source_id, "unknown_channels": "C0PROD"}
 
-    deliver(aws, example())
+    deliver(aws, example())  # a redelivery of the same message is not a redrive
     assert len(slack.calls_to("chat.postMessage")) == 1
+    assert len(queue_messages(aws, DLQ)) == 1
 
 
 def test_connection_dropped_mid_post_is_unknown_not_reposted(functions, slack, aws):
@@ -102,6 +143,94 @@ def test_connection_dropped_mid_post_is_unknown_not_reposted(functions, slack, a
 
     assert first.failed_ids == ()
     assert delivery(INV, "C0PROD")["status"] == "unknown"
+    [dead] = queue_messages(aws, DLQ)
+    assert _attributes(dead)["unknown_channels"] == "C0PROD"
+
+
+def _claim_left_by_a_dead_invocation() -> None:
+    """What an invocation that claimed the channel and then died (Lambda timeout) leaves behind."""
+    inv = parse_investigation_message(json.dumps(example()))
+    assert records.record_first_sighting(TENANT, inv, [InitialDelivery("C0PROD", DeliveryStatus.POSTING)],
+                                         attempt_id="dead-attempt", lease_until=time.time() - 1)
+
+
+def test_stale_claim_is_unknown_and_lands_in_the_dead_letter_queue(functions, slack, aws):
+    setup_tenant(functions, slack)
+    _claim_left_by_a_dead_invocation()
+    [source_id] = send(aws, example())  # SQS delivers the message again after the dead invocation
+    [result] = pump(aws).drain()
+
+    assert result.failed_ids == ()
+    assert visible_count(aws) == (0, 0)
+    assert slack.calls_to("chat.postMessage") == []
+    record = delivery(INV, "C0PROD")
+    assert record["status"] == "unknown" and "stale_claim" in record["reason"]
+    health = load_tenant_config(TENANT).channel_health["C0PROD"]
+    assert health.status == "delivery_unknown" and not health.permanent
+    [dead] = queue_messages(aws, DLQ)
+    assert _attributes(dead) == {"reason": "delivery_unknown: stale_claim on C0PROD",
+                                 "source_message_id": source_id, "unknown_channels": "C0PROD"}
+
+
+def test_redrive_posts_once_more_to_the_unknown_channel_only(functions, slack, aws):
+    setup_tenant(functions, slack, {"C0PROD": {}, "C0LEADS": {}})
+    slack.fail_next("chat.postMessage", error="internal_error", status=500, channel="C0LEADS")
+    deliver(aws, example())
+    assert [len(slack.messages(c)) for c in ("C0PROD", "C0LEADS")] == [1, 0]
+    [dead] = queue_messages(aws, DLQ)
+    assert _attributes(dead)["unknown_channels"] == "C0LEADS"
+
+    # The operator looked at #c0leads, found no message, and redrove the copy.
+    assert redrive(aws, DLQ, "InvestigationQueue") == 1
+    [result] = pump(aws).drain()
+
+    assert result.failed_ids == ()
+    assert [len(slack.messages(c)) for c in ("C0PROD", "C0LEADS")] == [1, 1]
+    assert [c.channel for c in slack.calls_to("chat.postMessage")].count("C0PROD") == 1
+    assert delivery(INV, "C0LEADS")["status"] == "posted"
+    assert queue_messages(aws, DLQ) == [] and visible_count(aws) == (0, 0)
+
+
+def test_redrive_of_a_stale_claim_posts_once(functions, slack, aws):
+    setup_tenant(functions, slack)
+    _claim_left_by_a_dead_invocation()
+    deliver(aws, example())
+    redrive(aws, DLQ, "InvestigationQueue")
+    pump(aws).drain()
+
+    assert len(slack.messages("C0PROD")) == 1
+    assert delivery(INV, "C0PROD")["status"] == "posted"
+
+
+def test_redriving_twice_posts_only_once(functions, slack, aws):
+    setup_tenant(functions, slack)
+    slack.fail_next("chat.postMessage", error="internal_error", status=500)
+    deliver(aws, example())
+
+    redrive(aws, DLQ, "InvestigationQueue", copies=2)
+    results = pump(aws).drain()
+
+    assert all(r.failed_ids == () for r in results)
+    assert len(slack.messages("C0PROD")) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 2  # the ambiguous one, and the redrive
+    assert queue_messages(aws, DLQ) == []
+
+
+def test_a_redrive_that_is_ambiguous_again_goes_back_to_the_dead_letter_queue(functions, slack, aws):
+    setup_tenant(functions, slack)
+    slack.fail_next("chat.postMessage", error="internal_error", status=500, times=2)
+    deliver(aws, example())
+    redrive(aws, DLQ, "InvestigationQueue")
+    pump(aws).drain()
+
+    assert delivery(INV, "C0PROD")["status"] == "unknown"
+    [dead] = queue_messages(aws, DLQ)
+    assert _attributes(dead)["reason"] == "delivery_unknown: internal_error on C0PROD"
+    # The new copy, redriven, posts; nothing else does.
+    redrive(aws, DLQ, "InvestigationQueue")
+    pump(aws).drain()
+    assert len(slack.messages("C0PROD")) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 3
 
 
 # ------------------------------------------------------------------------------------------------ channel
