@@ -21,6 +21,8 @@ from sre_slack.store.installations import InstallationStatus, get_installation, 
 from sre_slack.store.tenant_config import load_tenant_config, put_routing
 from tests.conftest import TEMPLATE
 from tests.support import run_install
+from tests.test_post_investigation_failures import redrive
+from tests.test_post_investigation_helpers import queue_messages, visible_count
 
 DAY = date(2026, 11, 26)
 
@@ -31,11 +33,20 @@ def pump(aws) -> SqsPump:
     return SqsPump(TEMPLATE, aws, failed_visibility_timeout=0, quiet=True)
 
 
-def _enqueue(aws, tenant: str = "t_acme", day: date = DAY, copies: int = 1) -> None:
+DLQ = "DigestDeadLetterQueue"
+
+
+def _enqueue(aws, tenant: str = "t_acme", day: date = DAY, copies: int = 1) -> list[str]:
     sqs = boto3.client("sqs")
-    for _ in range(copies):
-        body = DigestJob(tenant_id=tenant, day=day).to_body()
-        sqs.send_message(QueueUrl=aws.queue_url("DigestQueue"), MessageBody=body)
+    body = DigestJob(tenant_id=tenant, day=day).to_body()
+    return [sqs.send_message(QueueUrl=aws.queue_url("DigestQueue"), MessageBody=body)["MessageId"]
+            for _ in range(copies)]
+
+
+def _dead_letters(aws) -> list[tuple[dict, dict[str, str]]]:
+    """(job, message attributes) of every copy in the digest dead-letter queue."""
+    return [(json.loads(m["Body"]), {k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()})
+            for m in queue_messages(aws, DLQ)]
 
 
 def _visible_text(message) -> str:
@@ -117,7 +128,8 @@ def test_a_duplicate_job_posts_once(functions, slack, pump, aws):
 def test_a_failed_post_is_retried_and_posted_once(functions, slack, pump, aws):
     _installed(functions, slack, {"digest_channels": ["C0ALERTS", "C0INCIDENTS"]})
     _two_days()
-    slack.fail_next("chat.postMessage", status=500, channel="C0INCIDENTS")
+    # 503: Slack refused the request, so the digest is certainly not there and a retry is safe.
+    slack.fail_next("chat.postMessage", status=503, channel="C0INCIDENTS")
     _enqueue(aws)
 
     [first] = pump.run_once()
@@ -133,6 +145,68 @@ def test_a_failed_post_is_retried_and_posted_once(functions, slack, pump, aws):
     assert len(slack.messages("C0ALERTS")) == 1  # not posted again
     assert len(slack.messages("C0INCIDENTS")) == 1
     assert markers.get_marker("t_acme", DAY, "C0INCIDENTS")["status"] == "posted"
+    assert _dead_letters(aws) == []
+
+
+def test_an_internal_error_is_not_reposted_and_the_job_lands_in_the_dead_letter_queue(functions, slack, pump, aws):
+    _installed(functions, slack, {"digest_channels": ["C0ALERTS", "C0INCIDENTS"]})
+    _two_days()
+    # A 500 internal_error: Slack may have posted the digest anyway.
+    slack.fail_next("chat.postMessage", status=500, channel="C0INCIDENTS")
+    [source_id] = _enqueue(aws)
+
+    [first] = pump.run_once()
+
+    assert first.failed_ids == ()
+    assert visible_count(aws, "DigestQueue") == (0, 0)
+    assert len(slack.messages("C0ALERTS")) == 1
+    assert slack.messages("C0INCIDENTS") == []
+    marker = markers.get_marker("t_acme", DAY, "C0INCIDENTS")
+    assert marker["status"] == "unknown" and "internal_error" in marker["reason"]
+    health = load_tenant_config("t_acme").channel_health["C0INCIDENTS"]
+    assert health.status == "delivery_unknown" and not health.permanent
+    assert _dead_letters(aws) == [({"tenant_id": "t_acme", "day": DAY.isoformat()},
+                                   {"reason": "delivery_unknown: internal_error on C0INCIDENTS",
+                                    "source_message_id": source_id, "unknown_channels": "C0INCIDENTS"})]
+
+    _enqueue(aws)  # the schedule's job delivered again: still no second attempt
+    pump.drain()
+    assert len(slack.calls_to("chat.postMessage")) == 2
+    assert len(_dead_letters(aws)) == 1
+
+
+def test_redrive_posts_the_digest_once_more_to_the_unknown_channel_only(functions, slack, pump, aws):
+    _installed(functions, slack, {"digest_channels": ["C0ALERTS", "C0INCIDENTS"]})
+    _two_days()
+    slack.fail_next("chat.postMessage", error="internal_error", status=500, channel="C0INCIDENTS")
+    _enqueue(aws)
+    pump.run_once()
+
+    # The operator looked at #c0incidents, found no digest, and redrove the copy.
+    assert redrive(aws, DLQ, "DigestQueue") == 1
+    [batch] = pump.run_once()
+
+    assert batch.failed_ids == ()
+    assert [len(slack.messages(c)) for c in ("C0ALERTS", "C0INCIDENTS")] == [1, 1]
+    assert [c.channel for c in slack.calls_to("chat.postMessage")] == ["C0ALERTS", "C0INCIDENTS", "C0INCIDENTS"]
+    assert markers.get_marker("t_acme", DAY, "C0INCIDENTS")["status"] == "posted"
+    assert _dead_letters(aws) == [] and visible_count(aws, "DigestQueue") == (0, 0)
+
+
+def test_redriving_twice_posts_the_digest_only_once(functions, slack, pump, aws):
+    _installed(functions, slack, {"digest_channels": ["C0ALERTS"]})
+    _two_days()
+    slack.fail_next("chat.postMessage", error="fatal_error", status=500)
+    _enqueue(aws)
+    pump.run_once()
+
+    redrive(aws, DLQ, "DigestQueue", copies=2)
+    results = pump.drain()
+
+    assert all(r.failed_ids == () for r in results)
+    assert len(slack.messages("C0ALERTS")) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 2  # the ambiguous one, and one redrive
+    assert _dead_letters(aws) == []
 
 
 def test_a_rate_limited_post_is_retried_after_retry_after(functions, slack, aws):
@@ -286,14 +360,29 @@ def test_a_post_in_progress_elsewhere_is_not_doubled(functions, slack, pump, aws
     assert slack.calls_to("chat.postMessage") == []
 
 
-def test_a_claim_left_by_a_dead_invocation_is_taken_over(functions, slack, pump, aws):
+def test_a_claim_left_by_a_dead_invocation_is_unknown_and_lands_in_the_dead_letter_queue(functions, slack, pump,
+                                                                                          aws):
     _installed(functions, slack, {"digest_channels": ["C0ALERTS"]})
     _claimed("t_acme", "C0ALERTS", seconds_ago=markers.STALE_CLAIM_SECONDS + 60)
-    _enqueue(aws)
+    [source_id] = _enqueue(aws)
 
     [batch] = pump.run_once()
 
+    # The dead invocation may have posted before dying: not taken over, not posted again.
     assert batch.failed_ids == ()
+    assert slack.calls_to("chat.postMessage") == []
+    assert visible_count(aws, "DigestQueue") == (0, 0)
+    marker = markers.get_marker("t_acme", DAY, "C0ALERTS")
+    assert marker["status"] == "unknown" and "stale_claim" in marker["reason"]
+    health = load_tenant_config("t_acme").channel_health["C0ALERTS"]
+    assert health.status == "delivery_unknown" and not health.permanent
+    assert [attributes for _, attributes in _dead_letters(aws)] == [
+        {"reason": "delivery_unknown: stale_claim on C0ALERTS", "source_message_id": source_id,
+         "unknown_channels": "C0ALERTS"}]
+
+    # The operator checked the channel: no digest. The redrive posts it, once.
+    redrive(aws, DLQ, "DigestQueue")
+    pump.drain()
     assert len(slack.messages("C0ALERTS")) == 1
     assert markers.get_marker("t_acme", DAY, "C0ALERTS")["attempts"] == 2
 

@@ -71,12 +71,19 @@ def _never_sent(exc: BaseException) -> bool:
     return isinstance(reason, ConnectionRefusedError | socket.gaierror)
 
 
+def maybe_posted(exc: BaseException, failure: SlackFailure) -> bool:
+    """After this failure of chat.postMessage, could the message exist anyway? True for a transient failure
+    that does not prove Slack refused the request (internal_error, fatal_error, 500/502/504, read timeout,
+    connection reset after sending). Used by every pipeline that posts (investigations, digest)."""
+    if failure.failure_class != FailureClass.TRANSIENT:
+        return False
+    return not (failure.error in _NOT_POSTED_ERRORS or failure.status == 503 or _never_sent(exc))
+
+
 def _post_verdict(exc: BaseException, failure: SlackFailure) -> Verdict:
     if failure.failure_class in _BY_CLASS:
         return _BY_CLASS[failure.failure_class]
-    if failure.error in _NOT_POSTED_ERRORS or failure.status == 503 or _never_sent(exc):
-        return Verdict.RETRY
-    return Verdict.AMBIGUOUS
+    return Verdict.AMBIGUOUS if maybe_posted(exc, failure) else Verdict.RETRY
 
 
 def post_message(client: WebClient, channel: str, message: SlackMessage) -> SlackResult:

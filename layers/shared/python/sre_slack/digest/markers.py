@@ -3,15 +3,17 @@
 `TENANT#<t>#DIGEST` / `DAY#<day>#CHANNEL#<c>` moves through these states:
 
     (absent) --claim--> posting --posted--> posted                 (final: a duplicate job posts nothing)
-                          |  \\--failure--> failed_retryable --claim--> posting ...
+                          |  \\--failure, certainly not posted--> failed_retryable --claim--> posting ...
                           |   \\-failure--> failed_permanent        (final: channel gone, payload refused, ...)
-                          \\-- stale (the worker died mid-post) --claim--> posting ...
+                          \\-- maybe posted (internal_error, read timeout, ...), or stale (the worker died
+                              mid-post) --> unknown --claim by an operator's redrive--> posting ...
 
 The claim is one conditional UpdateItem, so two workers running the same job at once cannot both post.
-Slack's chat.postMessage has no idempotency key, so one case stays ambiguous: a worker that dies after Slack
-accepted the post but before it wrote `posted`. Its marker stays `posting`; after STALE_CLAIM_SECONDS (longer
-than the worker can run) a retry takes it over and posts again. That rare duplicate is preferred to a digest
-that silently never arrives.
+Slack's chat.postMessage has no idempotency key, so an outcome can stay unknown: Slack answered with an error
+after which the message may exist, or a worker died after claiming (its marker stays `posting`; older than
+STALE_CLAIM_SECONDS, longer than the worker can run, it is stale). Such a marker is never claimed again
+automatically: it becomes `unknown`, with `unknown_source` = the SQS message whose dead-letter copy an operator
+may redrive; that redrive (and only that one, once) may claim it (docs/digest.md).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class MarkerStatus(StrEnum):
     POSTED = "posted"
     FAILED_RETRYABLE = "failed_retryable"
     FAILED_PERMANENT = "failed_permanent"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,11 @@ class Claim:
     ts: str | None = None
     reason: str | None = None
     claimed_at: int | None = None
+
+    def stale(self, now: float | None = None) -> bool:
+        """A `posting` claim left by an invocation that no longer runs (it died mid-post)."""
+        at = time.time() if now is None else now
+        return self.status == MarkerStatus.POSTING and (self.claimed_at or 0) < at - STALE_CLAIM_SECONDS
 
 
 def _table() -> str:
@@ -63,31 +71,37 @@ def _expires_at(day: date) -> int:
     return int(datetime.combine(day + timedelta(days=MARKER_RETENTION_DAYS), datetime.min.time(), UTC).timestamp())
 
 
-def claim(tenant_id: str, day: date, channel_id: str, *, now: float | None = None) -> Claim:
-    """Mark the channel's digest of `day` as being posted, unless it was posted, is being posted, or failed
-    for good. One request whatever the outcome (the existing marker comes back with the refusal)."""
+def claim(tenant_id: str, day: date, channel_id: str, *, now: float | None = None,
+          redriven_from: str | None = None) -> Claim:
+    """Mark the channel's digest of `day` as being posted, unless it was posted, is being posted, failed for
+    good or is unknown. `redriven_from` (the `source_message_id` of a redriven dead-letter copy) also claims an
+    `unknown` marker left by that message, once. One request whatever the outcome (the existing marker comes
+    back with the refusal)."""
     client = dynamodb()
     at = int(time.time() if now is None else now)
+    condition = "attribute_not_exists(pk) OR #s = :retryable"
+    values = {
+        ":posting": to_attr(str(MarkerStatus.POSTING)),
+        ":retryable": to_attr(str(MarkerStatus.FAILED_RETRYABLE)),
+        ":now": to_attr(at),
+        ":tenant": to_attr(tenant_id),
+        ":day": to_attr(day.isoformat()),
+        ":channel": to_attr(channel_id),
+        ":ttl": to_attr(_expires_at(day)),
+        ":one": to_attr(1),
+    }
+    if redriven_from:
+        condition += " OR (#s = :unknown AND unknown_source = :source)"
+        values |= {":unknown": to_attr(str(MarkerStatus.UNKNOWN)), ":source": to_attr(redriven_from)}
     try:
         client.update_item(
             TableName=_table(),
             Key=_key(tenant_id, day, channel_id),
             UpdateExpression="SET #s = :posting, claimed_at = :now, tenant_id = :tenant, #day = :day, "
-                             "channel = :channel, #ttl = :ttl REMOVE reason ADD attempts :one",
-            ConditionExpression="attribute_not_exists(pk) OR #s = :retryable "
-                                "OR (#s = :posting AND claimed_at < :stale)",
+                             "channel = :channel, #ttl = :ttl REMOVE reason, unknown_source ADD attempts :one",
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#s": "status", "#day": "day", "#ttl": "ttl"},
-            ExpressionAttributeValues={
-                ":posting": to_attr(str(MarkerStatus.POSTING)),
-                ":retryable": to_attr(str(MarkerStatus.FAILED_RETRYABLE)),
-                ":now": to_attr(at),
-                ":stale": to_attr(at - STALE_CLAIM_SECONDS),
-                ":tenant": to_attr(tenant_id),
-                ":day": to_attr(day.isoformat()),
-                ":channel": to_attr(channel_id),
-                ":ttl": to_attr(_expires_at(day)),
-                ":one": to_attr(1),
-            },
+            ExpressionAttributeValues=values,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
@@ -132,10 +146,37 @@ def mark_failed(tenant_id: str, day: date, channel_id: str, reason: str, *, retr
     )
 
 
+def mark_unknown(tenant_id: str, day: date, channel_id: str, reason: str, *, source_message_id: str,
+                 stale_only: bool = False, now: float | None = None) -> bool:
+    """`posting` -> `unknown`: the digest may or may not be in the channel. With `stale_only`, only a claim older
+    than STALE_CLAIM_SECONDS (its invocation died). False when the marker was no longer such a `posting`."""
+    client = dynamodb()
+    at = int(time.time() if now is None else now)
+    condition = "#s = :posting"
+    values = {":posting": to_attr(str(MarkerStatus.POSTING)), ":s": to_attr(str(MarkerStatus.UNKNOWN)),
+              ":r": to_attr(reason), ":source": to_attr(source_message_id), ":now": to_attr(at)}
+    if stale_only:
+        condition += " AND claimed_at < :stale"
+        values[":stale"] = to_attr(at - STALE_CLAIM_SECONDS)
+    try:
+        client.update_item(
+            TableName=_table(),
+            Key=_key(tenant_id, day, channel_id),
+            UpdateExpression="SET #s = :s, reason = :r, unknown_source = :source, failed_at = :now",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=values,
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
 def get_marker(tenant_id: str, day: date, channel_id: str) -> dict[str, Any] | None:
     """The marker as stored (for the CLI and operators); the worker itself never reads before claiming."""
     item = dynamodb().get_item(TableName=_table(), Key=_key(tenant_id, day, channel_id), ConsistentRead=True)
     return from_item(item["Item"]) if "Item" in item else None
 
 
-__all__ = ["STALE_CLAIM_SECONDS", "Claim", "MarkerStatus", "claim", "get_marker", "mark_failed", "mark_posted"]
+__all__ = ["STALE_CLAIM_SECONDS", "Claim", "MarkerStatus", "claim", "get_marker", "mark_failed", "mark_posted",
+           "mark_unknown"]

@@ -5,8 +5,13 @@ channel health (`load_tenant_config`), one Query for eight days of counters, the
 the `posted` write after the post. A tenant that is skipped costs the first Query only.
 
 What happens on each Slack failure class (`slack_errors.classify`):
-- transient (5xx, connection reset, internal_error) and rate limited (429): the marker becomes
-  `failed_retryable` and the job is retried by SQS (a 429 after its Retry-After); posted channels stay posted.
+- transient and certainly not posted (503 / service_unavailable, connection refused) and rate limited (429):
+  the marker becomes `failed_retryable` and the job is retried by SQS (a 429 after its Retry-After); posted
+  channels stay posted.
+- transient and maybe posted (internal_error, fatal_error, 500/502/504, read timeout, connection reset), or a
+  claim left by a worker that died mid-post: never posted again automatically. `settle_unknowns` copies the job
+  to the dead-letter queue with the channels, then marks them `unknown` (channel health `delivery_unknown`,
+  metric). An operator's redrive of that copy posts them once more (docs/digest.md).
 - channel (archived, deleted, bot removed): the channel's health is recorded as permanently failing, so later
   digests skip it until the routing changes; the marker is `failed_permanent`. Not retried.
 - installation (token revoked, invalid_auth, ...): the installation is marked inactive or revoked, which also
@@ -21,6 +26,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from sre_slack.dead_letter import Redrive, delivery_unknown_reason, send_to_dead_letter_queue
 from sre_slack.digest import markers
 from sre_slack.digest.counts_store import read_day_counts
 from sre_slack.digest.jobs import DigestJob
@@ -41,6 +47,8 @@ class ChannelStatus(StrEnum):
     SKIPPED = "skipped"
     FAILED_RETRYABLE = "failed_retryable"
     FAILED_PERMANENT = "failed_permanent"
+    # Slack may or may not have the digest: copied to the dead-letter queue, not posted again automatically.
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class ChannelOutcome:
     reason: str | None = None
     ts: str | None = None
     retry_after: int | None = None
+    # UNKNOWN because the claim was left by an invocation that died (rather than an ambiguous Slack answer).
+    stale_claim: bool = False
 
 
 @dataclass
@@ -65,6 +75,10 @@ class JobOutcome:
     @property
     def needs_retry(self) -> bool:
         return any(c.status in (ChannelStatus.FAILED_RETRYABLE, ChannelStatus.IN_PROGRESS) for c in self.channels)
+
+    @property
+    def unknown(self) -> list[ChannelOutcome]:
+        return [c for c in self.channels if c.status == ChannelStatus.UNKNOWN]
 
     @property
     def retry_after(self) -> int | None:
@@ -89,8 +103,10 @@ class _TokenCache:
         return self._token
 
 
-def run_job(job: DigestJob) -> JobOutcome:
-    """Build and post the digest of `job.day` for `job.tenant_id` to each of its digest channels."""
+def run_job(job: DigestJob, *, redrive: Redrive | None = None) -> JobOutcome:
+    """Build and post the digest of `job.day` for `job.tenant_id` to each of its digest channels. `redrive`:
+    the job was moved back from the dead-letter queue by an operator; its unknown channels may post once more.
+    Channels whose outcome is unknown come back as UNKNOWN: the caller must `settle_unknowns`."""
     from sre_slack.routing import resolve_digest_channels
     from sre_slack.store.tenant_config import load_tenant_config
 
@@ -131,7 +147,8 @@ def run_job(job: DigestJob) -> JobOutcome:
     outcome.message = _message(outcome.digest)
     token = _TokenCache(installation)
     for index, channel in enumerate(postable):
-        result = _post_to_channel(tenant, day, channel, outcome.message, token)
+        redriven_from = redrive.source_message_id if redrive is not None and redrive.allows(channel) else None
+        result = _post_to_channel(tenant, day, channel, outcome.message, token, redriven_from)
         outcome.channels.append(result)
         if result.reason is not None and result.reason.startswith("installation:"):
             # The token is gone for every channel: do not hammer Slack with it.
@@ -153,22 +170,36 @@ def _message(digest: Digest) -> SlackMessage:
     return build_digest_message(digest, portal_url=get_settings().portal_url or None)
 
 
-def _post_to_channel(tenant: str, day: date, channel: str, message: SlackMessage, token: _TokenCache) -> ChannelOutcome:
+def _post_to_channel(tenant: str, day: date, channel: str, message: SlackMessage, token: _TokenCache,
+                     redriven_from: str | None) -> ChannelOutcome:
     from sre_slack.tokens import TokenUnavailable
 
     logger = get_logger()
-    claim = markers.claim(tenant, day, channel)
+    where = {"tenant_id": tenant, "day": day.isoformat(), "channel": channel}
+    claim = markers.claim(tenant, day, channel, redriven_from=redriven_from)
     if not claim.claimed:
         if claim.status == markers.MarkerStatus.POSTED:
-            logger.info("digest already posted", tenant_id=tenant, day=day.isoformat(), channel=channel, ts=claim.ts)
+            logger.info("digest already posted", ts=claim.ts, **where)
             return ChannelOutcome(channel, ChannelStatus.ALREADY_POSTED, ts=claim.ts)
         if claim.status == markers.MarkerStatus.POSTING:
-            logger.info("digest being posted by another invocation", tenant_id=tenant, day=day.isoformat(),
-                        channel=channel)
+            if claim.stale():
+                # The invocation holding it died, maybe after Slack took the post: ambiguous, not re-posted.
+                logger.warning("digest claim left by a dead invocation: outcome unknown", **where)
+                return ChannelOutcome(channel, ChannelStatus.UNKNOWN, "stale_claim", stale_claim=True)
+            logger.info("digest being posted by another invocation", **where)
             return ChannelOutcome(channel, ChannelStatus.IN_PROGRESS, "claimed_by_another_invocation")
-        logger.info("digest failed for good earlier", tenant_id=tenant, day=day.isoformat(), channel=channel,
-                    reason=claim.reason)
+        if claim.status == markers.MarkerStatus.UNKNOWN:
+            if redriven_from:
+                logger.warning("redrive refused: the marker is not the unknown one of this dead-letter copy",
+                               source_message_id=redriven_from, **where)
+            else:
+                logger.info("digest outcome unknown earlier; not posted again", reason=claim.reason, **where)
+            return ChannelOutcome(channel, ChannelStatus.SKIPPED, f"unknown_earlier: {claim.reason}")
+        logger.info("digest failed for good earlier", reason=claim.reason, **where)
         return ChannelOutcome(channel, ChannelStatus.SKIPPED, f"failed_earlier: {claim.reason}")
+    if redriven_from:
+        logger.warning("redriven by an operator: posting the unknown digest once more", source_message_id=redriven_from,
+                       **where)
 
     try:
         bot_token = token.get()
@@ -183,9 +214,15 @@ def _post_to_channel(tenant: str, day: date, channel: str, message: SlackMessage
     try:
         ts = _post(bot_token, channel, message)
     except Exception as exc:  # every Slack failure is classified; nothing escapes unrecorded
+        from sre_slack.delivery.poster import maybe_posted
         from sre_slack.slack_errors import classify
 
-        return _failed(tenant, day, channel, classify(exc))
+        failure = classify(exc)
+        if maybe_posted(exc, failure):
+            # The marker stays `posting` until the dead-letter copy exists (settle_unknowns).
+            logger.warning("digest post outcome unknown", error=failure.error, status=failure.status, **where)
+            return ChannelOutcome(channel, ChannelStatus.UNKNOWN, failure.error)
+        return _failed(tenant, day, channel, failure)
     markers.mark_posted(tenant, day, channel, ts)
     logger.info("digest posted", tenant_id=tenant, day=day.isoformat(), channel=channel, ts=ts)
     return ChannelOutcome(channel, ChannelStatus.POSTED, ts=ts)
@@ -223,4 +260,31 @@ def _failed(tenant: str, day: date, channel: str, failure: SlackFailure) -> Chan
     return ChannelOutcome(channel, ChannelStatus.FAILED_PERMANENT, reason)
 
 
-__all__ = ["ChannelOutcome", "ChannelStatus", "JobOutcome", "run_job"]
+def settle_unknowns(outcome: JobOutcome, *, body: str, message_id: str) -> None:
+    """Copy the job to the dead-letter queue with its unknown channels, then mark them `unknown` (in that order:
+    if the copy fails, the markers stay `posting`, go stale, and a later receive tries again). Raises
+    `DeadLetterQueueMissing` without a DEAD_LETTER_QUEUE_URL."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from sre_slack.log import get_metrics
+    from sre_slack.store.tenant_config import record_channel_health
+
+    unknown = outcome.unknown
+    if not unknown:
+        return
+    reason = delivery_unknown_reason({c.channel: c.reason or "unknown" for c in unknown})
+    send_to_dead_letter_queue(body, reason=reason, source_message_id=message_id,
+                              unknown_channels=[c.channel for c in unknown])
+    for channel in unknown:
+        detail = (f"delivery_unknown: {channel.reason}; the digest may be in the channel, so it is not posted again "
+                  "unless the dead-letter copy is redriven")
+        if markers.mark_unknown(outcome.tenant_id, outcome.day, channel.channel, detail, source_message_id=message_id,
+                                stale_only=channel.stale_claim):
+            record_channel_health(outcome.tenant_id, channel.channel, status="delivery_unknown",
+                                  reason=channel.reason, permanent=False)
+            get_metrics().add_metric(name="DigestDeliveryUnknown", unit=MetricUnit.Count, value=1)
+    get_logger().warning("digest outcome unknown: job copied to the dead-letter queue", tenant_id=outcome.tenant_id,
+                         day=outcome.day.isoformat(), reason=reason, message_id=message_id)
+
+
+__all__ = ["ChannelOutcome", "ChannelStatus", "JobOutcome", "run_job", "settle_unknowns"]
