@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from sre_slack.models.routing import RoutingDocument, all_channels
 from sre_slack.routing import (
     REASON_NO_ROUTE,
