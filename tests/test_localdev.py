@@ -101,7 +101,7 @@ def test_function_specs_merge_globals_and_read_every_event_kind() -> None:
         "InvestigationQueue", 10, True,
     )  # fmt: skip
     assert poster.env["TABLE_NAME"] == {"Ref": "SlackTable"}  # from Globals
-    assert poster.env["IDEMPOTENCY_TABLE_NAME"] == {"Ref": "IdempotencyTable"}  # its own
+    assert poster.env["DEAD_LETTER_QUEUE_URL"] == {"Ref": "InvestigationDeadLetterQueue"}  # its own
 
     routes = {route.route_key: route for route in functions["OAuthCallbackFunction"].http_routes}
     assert routes["POST /slack/install"].needs_authorizer

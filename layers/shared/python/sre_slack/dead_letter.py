@@ -10,12 +10,11 @@ Two kinds of messages end there with a reason (docs/posting.md, docs/digest.md):
   the pipelines then post it once more to the listed channels, and only if they are still `unknown` with the
   same `source_message_id` (the redrive consumes it: a second redrive posts nothing).
 
-The queue is DEAD_LETTER_QUEUE_URL, read at call time: each function has its own.
+The queue is the function's own DEAD_LETTER_QUEUE_URL (config.Settings.dead_letter_queue_url).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,9 @@ class DeadLetterQueueMissing(RuntimeError):
 
 
 def dead_letter_queue_url() -> str:
-    return os.environ.get("DEAD_LETTER_QUEUE_URL", "").strip()
+    from sre_slack.config import get_settings
+
+    return get_settings().dead_letter_queue_url
 
 
 def send_to_dead_letter_queue(body: str, *, reason: str, source_message_id: str,
