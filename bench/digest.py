@@ -13,7 +13,6 @@ request counts are what carries over.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import Counter
@@ -31,38 +30,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tenants", type=int, default=1000)
     args = parser.parse_args()
-    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                        "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}.items():
-        os.environ[name] = value
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-
     import logging
 
-    from moto import mock_aws
-
-    from localdev.aws import deploy
     from localdev.digest_cli import example_days, install_example_tenant, write_day_counts
     from localdev.handlers import LocalFunctions
-    from localdev.slack_standin import SlackStandIn
+    from localdev.in_process import in_process_sandbox
     from localdev.sqs_pump import SqsPump, scheduled_invocation_event
-    from localdev.template import Template
-    from sre_slack.aws_clients import dynamodb, reset_clients
-    from sre_slack.config import reset_settings
+    from sre_slack.aws_clients import dynamodb
 
-    template = Template.load()
-    with SlackStandIn() as slack, mock_aws():
-        deployment = deploy(
-            template,
-            parameters={"PortalUrl": "http://localhost:3002", "JwtIssuer": "https://idp.local/",
-                        "JwtAudience": "sre-portal", "SlackApiUrl": slack.api_url},
-            secret_values={"SlackCredentials": {"client_id": slack.client_id, "client_secret": slack.client_secret,
-                                                "signing_secret": slack.signing_secret}},
-        )
-        for logical_id in ("DailyDigestFunction", "DigestWorkerFunction"):
-            os.environ.update(deployment.function_env(logical_id))
-        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-        reset_settings()
-        reset_clients()
+    with in_process_sandbox(["DailyDigestFunction", "DigestWorkerFunction"]) as sandbox:
+        slack, deployment, template = sandbox.slack, sandbox.deployment, sandbox.template
         logging.disable(logging.INFO)
 
         started = time.monotonic()

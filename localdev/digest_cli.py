@@ -166,36 +166,13 @@ def run_against_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: 
 
 
 def run_in_process(day: date, *, tenant_id: str = EXAMPLE_TENANT) -> int:
-    import os
-
-    from moto import mock_aws
-
-    from localdev.aws import deploy
     from localdev.handlers import LocalFunctions
-    from localdev.slack_standin import SlackStandIn
+    from localdev.in_process import in_process_sandbox
     from localdev.sqs_pump import sqs_record
-    from localdev.template import Template
-    from sre_slack.aws_clients import reset_clients
-    from sre_slack.config import reset_settings
     from sre_slack.digest.jobs import DigestJob
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                        "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",
-                        "POWERTOOLS_LOG_LEVEL": "WARNING"}.items():
-        os.environ[name] = value
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    template = Template.load()
-    with SlackStandIn() as slack, mock_aws():
-        deployment = deploy(
-            template,
-            parameters={"PortalUrl": "http://localhost:3002", "JwtIssuer": "https://idp.local/",
-                        "JwtAudience": "sre-portal", "SlackApiUrl": slack.api_url},
-            secret_values={"SlackCredentials": {"client_id": slack.client_id, "client_secret": slack.client_secret,
-                                                "signing_secret": slack.signing_secret}},
-        )
-        os.environ.update(deployment.function_env("DigestWorkerFunction"))
-        reset_settings()
-        reset_clients()
+    with in_process_sandbox(["DigestWorkerFunction"]) as sandbox:
+        slack, deployment, template = sandbox.slack, sandbox.deployment, sandbox.template
         install_example_tenant(slack, tenant_id, channel=EXAMPLE_CHANNEL)
         seed_example(tenant_id, day)
         print(render_text(tenant_id, day), end="\n\n")
