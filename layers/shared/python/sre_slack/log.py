@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from functools import lru_cache
 
 from aws_lambda_powertools import Logger, Metrics
@@ -48,4 +49,6 @@ def get_logger() -> Logger:
 
 @lru_cache(maxsize=1)
 def get_metrics() -> Metrics:
+    # Many invocations legitimately record nothing (a redelivery, an ignored click): not worth a warning each.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     return Metrics()
