@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 
@@ -50,12 +51,28 @@ Ctrl-C to stop.
 """, flush=True)
 
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_signal(*_: object) -> None:
+        if stop.is_set():  # a second Ctrl-C: leave at once
+            os._exit(130)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     stop.wait()
-    portal.stop()
-    sandbox.stop()
-    moto.stop()
+    print("stopping...", flush=True)
+
+    def shutdown() -> None:
+        portal.stop()
+        sandbox.stop()
+        moto.stop()
+
+    stopper = threading.Thread(target=shutdown, daemon=True)
+    stopper.start()
+    # A browser's lingering keep-alive connection must not keep the sandbox (and its ports) alive after Ctrl-C.
+    stopper.join(timeout=5)
+    if stopper.is_alive():
+        os._exit(0)
 
 
 if __name__ == "__main__":
