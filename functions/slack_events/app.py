@@ -53,4 +53,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except Exception:  # answer so that Slack retries, never a stack trace
         logger.exception("event failed")
         return _json(503, {"error": "temporarily_unavailable", "message": "try again"})
-    return _json(200, {"ok": True, "tenants": len(touched)})
+    logger.info("event applied", tenants=len(touched))
+    return _json(200, {"ok": True})
