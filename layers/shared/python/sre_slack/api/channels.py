@@ -17,8 +17,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from sre_slack import channel_directory
 from sre_slack.http import ApiError, json_response, tenant_id
 from sre_slack.log import get_logger
-from sre_slack.slack_errors import TOKEN_GONE_ERRORS, FailureClass, SlackFailure
-from sre_slack.store.installations import Installation, InstallationStatus, mark_installation
+from sre_slack.slack_errors import FailureClass, SlackFailure
+from sre_slack.store.installations import Installation, InstallationStatus, mark_installation, mark_refused_by_slack
 from sre_slack.store.tenant_config import load_tenant_config
 
 router = Router()
@@ -65,9 +65,7 @@ def slack_failure_error(installation: Installation, failure: SlackFailure) -> Ap
             # Posting may still work; only a reinstall grants the scope, so the installation is left as it is.
             return ApiError(409, "missing_scope", "the Slack app lacks a permission this needs "
                             "(channels:read or groups:read): reinstall the Slack app to grant it")
-        gone = failure.error in TOKEN_GONE_ERRORS
-        status = InstallationStatus.REVOKED if gone else InstallationStatus.INACTIVE
-        mark_installation(installation.tenant_id, status, failure.error, drop_tokens=gone)
+        status = mark_refused_by_slack(installation.tenant_id, failure.error)
         channel_directory.forget(installation.tenant_id)
         logger.warning("Slack refused the installation's token", tenant_id=installation.tenant_id,
                        error=failure.error, status=str(status))

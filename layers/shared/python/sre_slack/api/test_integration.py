@@ -91,7 +91,7 @@ def _check_channels(config: Any, channels: tuple[str, ...]) -> None:
 
     from sre_slack.slack_api import read_client
     from sre_slack.slack_errors import FailureClass, classify
-    from sre_slack.store.installations import InstallationStatus, mark_installation
+    from sre_slack.store.installations import mark_refused_by_slack
     from sre_slack.store.tenant_config import clear_channel_health
     from sre_slack.tokens import TokenUnavailable, bot_token
 
@@ -113,11 +113,7 @@ def _check_channels(config: Any, channels: tuple[str, ...]) -> None:
                 raise _conflict("missing_scope", "the app lacks a permission it needs; reinstall it to grant "
                                 "the current scopes", channel=channel_id) from exc
             if failure.failure_class == FailureClass.INSTALLATION:
-                from sre_slack.slack_errors import TOKEN_GONE_ERRORS
-
-                gone = failure.error in TOKEN_GONE_ERRORS
-                mark_installation(config.tenant_id, InstallationStatus.REVOKED if gone else InstallationStatus.INACTIVE,
-                                  failure.error, drop_tokens=gone)
+                mark_refused_by_slack(config.tenant_id, failure.error)
                 raise _conflict("installation_inactive", f"Slack refused the app's token ({failure.error}); "
                                 "reinstall the app") from exc
             if failure.failure_class == FailureClass.RATE_LIMITED:

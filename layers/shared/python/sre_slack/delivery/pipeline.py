@@ -50,7 +50,6 @@ from sre_slack.models.investigation import (
     InvestigationCompleted,
     parse_investigation_message,
 )
-from sre_slack.slack_errors import TOKEN_GONE_ERRORS
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -537,15 +536,13 @@ def _apply_result(session: _SlackSession, stored: StoredInvestigation, job: _Job
 
 
 def _mark_installation_once(session: _SlackSession, error: str) -> None:
-    from sre_slack.store.installations import InstallationStatus, mark_installation
+    from sre_slack.store.installations import mark_refused_by_slack
 
     with session._lock:
         if session.installation_failed:
             return
         session.installation_failed = True
-    token_gone = error in TOKEN_GONE_ERRORS
-    status = InstallationStatus.REVOKED if token_gone else InstallationStatus.INACTIVE
-    mark_installation(session.config.tenant_id, status, error, drop_tokens=token_gone)
+    mark_refused_by_slack(session.config.tenant_id, error)
 
 
 def _clear_recovered_health(config: TenantConfig, channel: str) -> None:

@@ -238,8 +238,8 @@ def _post(bot_token: str, channel: str, message: SlackMessage) -> str:
 
 
 def _failed(tenant: str, day: date, channel: str, failure: SlackFailure) -> ChannelOutcome:
-    from sre_slack.slack_errors import TOKEN_GONE_ERRORS, FailureClass
-    from sre_slack.store.installations import InstallationStatus, mark_installation
+    from sre_slack.slack_errors import FailureClass
+    from sre_slack.store.installations import mark_refused_by_slack
     from sre_slack.store.tenant_config import record_channel_health
 
     logger = get_logger()
@@ -253,9 +253,7 @@ def _failed(tenant: str, day: date, channel: str, failure: SlackFailure) -> Chan
     if failure.failure_class == FailureClass.CHANNEL:
         record_channel_health(tenant, channel, status="failing", reason=failure.error, permanent=True)
     elif failure.failure_class == FailureClass.INSTALLATION:
-        gone = failure.error in TOKEN_GONE_ERRORS
-        mark_installation(tenant, InstallationStatus.REVOKED if gone else InstallationStatus.INACTIVE,
-                          failure.error, drop_tokens=gone)
+        mark_refused_by_slack(tenant, failure.error)
         return ChannelOutcome(channel, ChannelStatus.FAILED_PERMANENT, f"installation: {failure.error}")
     return ChannelOutcome(channel, ChannelStatus.FAILED_PERMANENT, reason)
 

@@ -122,6 +122,18 @@ def mark_installation(tenant_id: str, status: InstallationStatus, reason: str, *
     return True
 
 
+def mark_refused_by_slack(tenant_id: str, error: str) -> InstallationStatus:
+    """Slack refused the tenant's token for good (an installation-class error such as `invalid_auth` or
+    `token_revoked`). A token Slack says is gone is dropped (revoked); one it merely refuses is kept (inactive)
+    so support can look at it. The one place that makes this choice; returns the status recorded."""
+    from sre_slack.slack_errors import TOKEN_GONE_ERRORS
+
+    gone = error in TOKEN_GONE_ERRORS
+    status = InstallationStatus.REVOKED if gone else InstallationStatus.INACTIVE
+    mark_installation(tenant_id, status, error, drop_tokens=gone)
+    return status
+
+
 def update_tokens(installation: Installation, *, bot_token: str, refresh_token: str | None,
                   expires_at: int | None) -> Installation | None:
     """Write rotated tokens unless someone else rotated first (compare-and-set on token_version).
