@@ -17,10 +17,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from sre_slack.config import get_settings
 from sre_slack.dead_letter import DeadLetterQueueMissing, redrive_of, send_to_dead_letter_queue
 from sre_slack.digest.jobs import DigestJob
 from sre_slack.digest.worker import run_job, settle_unknowns
 from sre_slack.log import get_logger, get_metrics
+from sre_slack.sqs_retry import delay_redelivery
 
 logger = get_logger()
 metrics = get_metrics()
@@ -29,17 +31,6 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 class RetryDigest(Exception):
     """Fails the record so SQS delivers the job again (and, after maxReceiveCount, to the DLQ)."""
-
-
-def _delay(record: SQSRecord, seconds: int) -> None:
-    from sre_slack.aws_clients import sqs
-    from sre_slack.config import get_settings
-
-    try:
-        sqs().change_message_visibility(QueueUrl=get_settings().require("digest_queue_url"),
-                                        ReceiptHandle=record.receipt_handle, VisibilityTimeout=min(seconds, 43_200))
-    except Exception as exc:  # the queue's own visibility timeout still brings the job back
-        logger.warning("could not delay the retry", error=type(exc).__name__)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -62,7 +53,8 @@ def record_handler(record: SQSRecord) -> None:
         raise RetryDigest(f"digest outcome unknown and no dead-letter queue: {summary}") from exc
     if outcome.needs_retry:
         if outcome.retry_after is not None:
-            _delay(record, outcome.retry_after)
+            delay_redelivery(get_settings().require("digest_queue_url"), record.receipt_handle,
+                             outcome.retry_after)
         raise RetryDigest(f"digest of {job.day.isoformat()} for {job.tenant_id} to be retried: {summary}")
     logger.info("digest job done", tenant_id=job.tenant_id, day=job.day.isoformat(),
                 skipped=outcome.skipped_reason, channels=summary)

@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sre_slack.config import get_settings
 from sre_slack.dead_letter import redrive_of
 from sre_slack.delivery.pacing import Deadline, record_pool
 from sre_slack.delivery.pipeline import (
@@ -21,10 +22,10 @@ from sre_slack.delivery.pipeline import (
     QueueRecord,
     RecordOutcome,
     TenantConfigs,
-    change_visibility,
     process_record,
 )
 from sre_slack.log import get_logger, get_metrics
+from sre_slack.sqs_retry import delay_redelivery
 
 logger = get_logger()
 metrics = get_metrics()
@@ -41,7 +42,8 @@ def _process(record: dict[str, Any], deadline: Deadline, configs: TenantConfigs)
         return RecordOutcome.retry(f"unexpected {type(exc).__name__}")
     if outcome.outcome == Outcome.RETRY:
         if outcome.retry_after:
-            change_visibility(record["eventSourceARN"], record["receiptHandle"], outcome.retry_after)
+            delay_redelivery(get_settings().require("investigation_queue_url"), record["receiptHandle"],
+                             outcome.retry_after)
         logger.info("record will be retried", message_id=queued.message_id, reason=outcome.reason,
                     retry_after=outcome.retry_after)
     return outcome

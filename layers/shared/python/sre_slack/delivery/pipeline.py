@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sre_slack.config import get_settings
 from sre_slack.dead_letter import (
     DeadLetterQueueMissing,
     Redrive,
@@ -576,26 +575,3 @@ def _metric(name: str) -> None:
     with _METRICS_LOCK:
         get_metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)
 
-
-# ------------------------------------------------------------------------------------------------ visibility
-
-
-def change_visibility(queue_arn: str, receipt_handle: str, seconds: int) -> None:
-    """Bring a failed record back after `seconds` instead of the queue's visibility timeout (429 Retry-After)."""
-    from sre_slack.aws_clients import sqs
-
-    try:
-        sqs().change_message_visibility(QueueUrl=_queue_url(queue_arn), ReceiptHandle=receipt_handle,
-                                        VisibilityTimeout=max(0, min(seconds, 43_200)))
-    except Exception as exc:  # the record still fails and comes back after the queue's visibility timeout
-        get_logger().warning("could not change the message visibility", error=type(exc).__name__)
-
-
-def _queue_url(queue_arn: str) -> str:
-    configured = get_settings().investigation_queue_url
-    if configured:
-        return configured
-    from sre_slack.aws_clients import sqs
-
-    _, _, _, _, account, name = queue_arn.split(":", 5)
-    return sqs().get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
