@@ -245,3 +245,51 @@ def test_concurrent_rotations_settle_on_one_stored_token(functions, slack):
     assert stored in valid
     assert all(token in valid for token in results)
     assert get_installation("t_acme").token_version == before.token_version + 1
+
+
+def _empty_the_credentials_secret(aws) -> None:
+    """The state right after the first deploy, before the operator filled the secret (README: Deploying)."""
+    from sre_slack.aws_clients import reset_clients
+
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=aws.ref("SlackCredentials"),
+        SecretString=json.dumps({"client_id": "", "client_secret": "", "signing_secret": ""}))
+    reset_clients()  # drops the cached secret, as the 5-minute cache would
+
+
+def test_unconfigured_app_sends_the_admin_back_with_a_reason_and_keeps_the_link(aws, functions, slack):
+    answer = call_http(functions, "POST", "/slack/install")
+    state = parse_qs(urlsplit(answer.json["authorize_url"]).query)["state"][0]
+    _empty_the_credentials_secret(aws)
+
+    start = call_http(functions, "GET", "/slack/oauth/start", query={"state": state})
+
+    assert start.status == 302
+    assert start.location == _portal({"status": "error", "reason": "app_not_configured"})
+    assert not start.cookies
+    # The link was not spent: once the operator fills the secret, the same link works.
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=aws.ref("SlackCredentials"),
+        SecretString=json.dumps({"client_id": slack.client_id, "client_secret": slack.client_secret,
+                                 "signing_secret": slack.signing_secret}))
+    from sre_slack.aws_clients import reset_clients
+
+    reset_clients()
+    reopened = call_http(functions, "GET", "/slack/oauth/start", query={"state": state})
+    assert reopened.location.startswith(slack.authorize_url)
+    assert reopened.cookies
+
+
+def test_secret_emptied_before_the_callback_stores_nothing(aws, functions, slack):
+    answer = call_http(functions, "POST", "/slack/install")
+    state = parse_qs(urlsplit(answer.json["authorize_url"]).query)["state"][0]
+    start = call_http(functions, "GET", "/slack/oauth/start", query={"state": state})
+    code = slack.issue_code("https://api.example.com/slack/oauth/callback")
+    _empty_the_credentials_secret(aws)
+
+    callback = call_http(functions, "GET", "/slack/oauth/callback", query={"code": code, "state": state},
+                         cookies=[cookie_pair(start.cookies[0])])
+
+    assert callback.status == 302
+    assert callback.location == _portal({"status": "error", "reason": "app_not_configured"})
+    assert get_installation("t_acme") is None

@@ -44,7 +44,7 @@ def start() -> Response:
         raise ApiError(400, "missing_state", "the install link is incomplete; start again from the portal")
     try:
         authorize_url, cookie = install_flow.open_authorize(state, _api_base_url())
-    except StateError as exc:
+    except (StateError, install_flow.InstallError) as exc:
         logger.warning("install link refused", reason=exc.reason)
         return _redirect(install_flow.InstallOutcome("error", exc.reason).portal_redirect())
     return _redirect(authorize_url, cookie=cookie)

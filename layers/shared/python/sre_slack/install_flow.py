@@ -12,13 +12,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from sre_slack.config import BOT_SCOPES, get_settings
+from sre_slack.config import BOT_SCOPES, ConfigurationError, get_settings
 from sre_slack.log import get_logger
 from sre_slack.store.oauth_state import STATE_TTL_SECONDS, DynamoDBOAuthStateStore, StateError
+
+if TYPE_CHECKING:
+    from sre_slack.secrets import SlackCredentials
 
 START_PATH = "/slack/oauth/start"
 CALLBACK_PATH = "/slack/oauth/callback"
@@ -69,11 +73,11 @@ def open_authorize(state: str, api_base_url: str) -> tuple[str, Cookie]:
     """Bind the state to this browser; answer (Slack authorize URL, the cookie that proves it)."""
     from slack_sdk.oauth import AuthorizeUrlGenerator
 
-    from sre_slack.secrets import get_slack_credentials
-
+    # Before the state is spent on this browser: an unconfigured app must not burn the admin's link.
+    client_id = _credentials().client_id
     DynamoDBOAuthStateStore().bind_browser(state)
     generator = AuthorizeUrlGenerator(
-        client_id=get_slack_credentials().client_id,
+        client_id=client_id,
         scopes=list(BOT_SCOPES),
         redirect_uri=redirect_uri(api_base_url),
         authorization_url=get_settings().slack_authorize_url,
@@ -124,14 +128,27 @@ def _complete(*, query: dict[str, str], cookies: list[str], api_base_url: str) -
     return _exchange_and_store(record.tenant_id, code, redirect_uri(api_base_url))
 
 
+def _credentials() -> SlackCredentials:
+    """The app's credentials, or an InstallError the admin can read when the operator has not filled them."""
+    from sre_slack.secrets import get_slack_credentials
+
+    try:
+        return get_slack_credentials()
+    except ConfigurationError as exc:
+        get_logger().error("Slack app credentials unusable: fill the secret (README: Deploying)", error=str(exc))
+        raise InstallError("app_not_configured") from exc
+
+
 def _exchange_and_store(tenant_id: str, code: str, callback_url: str) -> InstallOutcome:
     from slack_sdk.errors import SlackApiError
 
-    from sre_slack.secrets import get_slack_credentials
     from sre_slack.slack_api import read_client, write_client
     from sre_slack.store.installations import Installation, save_installation
 
-    credentials = get_slack_credentials()
+    try:
+        credentials = _credentials()
+    except InstallError as exc:
+        raise InstallError(exc.reason, tenant_id=tenant_id) from exc
     try:
         # A code is single use: no automatic retry, which could only turn a lost answer into invalid_code.
         response = write_client().oauth_v2_access(client_id=credentials.client_id,
