@@ -14,7 +14,7 @@ from typing import Any
 from sre_slack.log import get_logger
 from sre_slack.models.slack_payloads import EventCallback
 from sre_slack.store.installations import InstallationStatus, mark_installation, tenants_for_team
-from sre_slack.store.tenant_config import clear_channel_health, load_tenant_config, record_channel_health
+from sre_slack.store.tenant_config import clear_channel_health, load_tenant_config, record_channel_failing
 
 REVOKING_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 # Event -> the reason recorded in delivery health: the same codes chat.postMessage answers for such a channel.
@@ -91,8 +91,7 @@ def _channel_changed(tenants: Iterable[str], event_type: str, channel_id: str) -
             continue
         if channel_id not in routing_channels(config.routing_raw):
             continue
-        record_channel_health(tenant, channel_id, status="failing", reason=CHANNEL_GONE_EVENTS[event_type],
-                              permanent=True)
+        record_channel_failing(tenant, channel_id, CHANNEL_GONE_EVENTS[event_type])
         touched.append(tenant)
         get_logger().warning("routed channel is gone", tenant_id=tenant, channel_id=channel_id,
                              event_type=event_type)

@@ -36,7 +36,7 @@ from sre_slack.store.installations import (
     get_installation,
     tenants_for_team,
 )
-from sre_slack.store.tenant_config import TenantConfig, load_tenant_config
+from sre_slack.store.tenant_config import CHANNEL_OK, TenantConfig, load_tenant_config
 
 router = Router()
 
@@ -55,7 +55,7 @@ def _health(config: TenantConfig, installed: bool) -> dict[str, Any]:
     ]
     if not installed:
         status = "disconnected"
-    elif any(c["status"] != "ok" for c in channels):
+    elif any(c["status"] != CHANNEL_OK for c in channels):
         status = "degraded"
     else:
         status = "ok"

@@ -504,12 +504,12 @@ def _apply_result(session: _SlackSession, stored: StoredInvestigation, job: _Job
         logger.warning("delivery outcome unknown", **details)
         return RecordOutcome.done(f"{channel}: unknown")
     if verdict == Verdict.CHANNEL:
-        from sre_slack.store.tenant_config import record_channel_health
+        from sre_slack.store.tenant_config import record_channel_failing
 
         error = result.failure.error if result.failure else "channel"
         if job.kind == "post":
             records.settle(tenant, investigation_id, channel, DeliveryStatus.FAILED, f"channel: {error}")
-        record_channel_health(tenant, channel, status="failing", reason=error, permanent=True)
+        record_channel_failing(tenant, channel, error)
         logger.warning("channel refuses posts", **details)
         _metric("ChannelFailed")
         return RecordOutcome.done(f"{channel}: channel failed ({error})")
@@ -552,9 +552,9 @@ def _clear_recovered_health(config: TenantConfig, channel: str) -> None:
 
 
 def _note_unknown(tenant: str, channel: str, reason: str) -> None:
-    from sre_slack.store.tenant_config import record_channel_health
+    from sre_slack.store.tenant_config import record_delivery_unknown
 
-    record_channel_health(tenant, channel, status="delivery_unknown", reason=reason, permanent=False)
+    record_delivery_unknown(tenant, channel, reason)
     _metric("DeliveryUnknown")
 
 

@@ -240,7 +240,7 @@ def _post(bot_token: str, channel: str, message: SlackMessage) -> str:
 def _failed(tenant: str, day: date, channel: str, failure: SlackFailure) -> ChannelOutcome:
     from sre_slack.slack_errors import FailureClass
     from sre_slack.store.installations import mark_refused_by_slack
-    from sre_slack.store.tenant_config import record_channel_health
+    from sre_slack.store.tenant_config import record_channel_failing
 
     logger = get_logger()
     reason = failure.describe()
@@ -251,7 +251,7 @@ def _failed(tenant: str, day: date, channel: str, failure: SlackFailure) -> Chan
         return ChannelOutcome(channel, ChannelStatus.FAILED_RETRYABLE, reason, retry_after=failure.retry_after)
     markers.mark_failed(tenant, day, channel, reason, retryable=False)
     if failure.failure_class == FailureClass.CHANNEL:
-        record_channel_health(tenant, channel, status="failing", reason=failure.error, permanent=True)
+        record_channel_failing(tenant, channel, failure.error)
     elif failure.failure_class == FailureClass.INSTALLATION:
         mark_refused_by_slack(tenant, failure.error)
         return ChannelOutcome(channel, ChannelStatus.FAILED_PERMANENT, f"installation: {failure.error}")
@@ -265,7 +265,7 @@ def settle_unknowns(outcome: JobOutcome, *, body: str, message_id: str) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
     from sre_slack.log import get_metrics
-    from sre_slack.store.tenant_config import record_channel_health
+    from sre_slack.store.tenant_config import record_delivery_unknown
 
     unknown = outcome.unknown
     if not unknown:
@@ -278,8 +278,7 @@ def settle_unknowns(outcome: JobOutcome, *, body: str, message_id: str) -> None:
                   "unless the dead-letter copy is redriven")
         if markers.mark_unknown(outcome.tenant_id, outcome.day, channel.channel, detail, source_message_id=message_id,
                                 stale_only=channel.stale_claim):
-            record_channel_health(outcome.tenant_id, channel.channel, status="delivery_unknown",
-                                  reason=channel.reason, permanent=False)
+            record_delivery_unknown(outcome.tenant_id, channel.channel, channel.reason or "unknown")
             get_metrics().add_metric(name="DigestDeliveryUnknown", unit=MetricUnit.Count, value=1)
     get_logger().warning("digest outcome unknown: job copied to the dead-letter queue", tenant_id=outcome.tenant_id,
                          day=outcome.day.isoformat(), reason=reason, message_id=message_id)

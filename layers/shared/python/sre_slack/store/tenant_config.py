@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from sre_slack.models.routing import RoutingDocument
 
 
+CHANNEL_OK = "ok"
+CHANNEL_FAILING = "failing"
+CHANNEL_DELIVERY_UNKNOWN = "delivery_unknown"
+
+
 @dataclass(frozen=True)
 class ChannelHealth:
     channel_id: str
@@ -77,7 +82,7 @@ def load_tenant_config(tenant_id: str) -> TenantConfig:
             elif sk.startswith(keys.CHANNEL_HEALTH_PREFIX):
                 values = from_item(item)
                 channel = sk.removeprefix(keys.CHANNEL_HEALTH_PREFIX)
-                health[channel] = ChannelHealth(channel, values.get("status", "ok"), values.get("reason"),
+                health[channel] = ChannelHealth(channel, values.get("status", CHANNEL_OK), values.get("reason"),
                                                 int(values.get("updated_at", 0)), bool(values.get("permanent")))
         # Only hundreds of channel-health items would spill over a 1 MB page; follow it anyway.
         if "LastEvaluatedKey" not in response:
@@ -103,6 +108,17 @@ def record_channel_health(tenant_id: str, channel_id: str, *, status: str, reaso
         Item=to_item({**keys.channel_health_key(tenant_id, channel_id), "status": status, "reason": reason,
                       "permanent": permanent, "updated_at": int(time.time())}),
     )
+
+
+def record_channel_failing(tenant_id: str, channel_id: str, reason: str) -> None:
+    """The channel refuses posts for good (archived, deleted, bot removed): posting skips it until the routing
+    is saved again or Test Integration finds it working."""
+    record_channel_health(tenant_id, channel_id, status=CHANNEL_FAILING, reason=reason, permanent=True)
+
+
+def record_delivery_unknown(tenant_id: str, channel_id: str, reason: str) -> None:
+    """A post may or may not have reached the channel; the admin sees it, posting carries on."""
+    record_channel_health(tenant_id, channel_id, status=CHANNEL_DELIVERY_UNKNOWN, reason=reason, permanent=False)
 
 
 def clear_channel_health(tenant_id: str, channel_id: str) -> None:
