@@ -14,15 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sre_slack.feedback.service import InteractionAnswer, handle_interaction
 from sre_slack.log import get_logger, get_metrics
-from sre_slack.secrets import get_slack_credentials
 from sre_slack.slack_requests import InvalidSignature, verify_event
 
 logger = get_logger()
 metrics = get_metrics()
-
-
-def _signing_secret() -> str:
-    return get_slack_credentials().signing_secret
 
 
 def _http(answer: InteractionAnswer) -> dict[str, Any]:
@@ -36,7 +31,7 @@ def _http(answer: InteractionAnswer) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        request = verify_event(event, _signing_secret)
+        request = verify_event(event)
     except InvalidSignature as exc:
         logger.warning("interaction refused: not signed by Slack", reason=exc.reason)
         return _http(InteractionAnswer(401, {"error": "invalid_signature", "message": "request not signed by Slack"}))

@@ -15,14 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sre_slack.lifecycle import handle_event
 from sre_slack.log import get_logger
 from sre_slack.models.slack_payloads import EventCallback, InvalidPayload, UrlVerification, parse_event_envelope
-from sre_slack.secrets import get_slack_credentials
 from sre_slack.slack_requests import InvalidSignature, verify_event
 
 logger = get_logger()
-
-
-def _signing_secret() -> str:
-    return get_slack_credentials().signing_secret
 
 
 def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +28,7 @@ def _json(status: int, body: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        request = verify_event(event, _signing_secret)
+        request = verify_event(event)
     except InvalidSignature as exc:
         logger.warning("event refused: not signed by Slack", reason=exc.reason)
         return _json(401, {"error": "invalid_signature", "message": "request not signed by Slack"})

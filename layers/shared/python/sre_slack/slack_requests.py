@@ -97,9 +97,16 @@ def signature_is_valid(signing_secret: str, body: bytes, timestamp: str | None, 
         return False
 
 
-def verify_event(event: Mapping[str, Any], signing_secret: str | Callable[[], str], *,
+def configured_signing_secret() -> str:
+    from sre_slack.secrets import get_slack_credentials
+
+    return get_slack_credentials().signing_secret
+
+
+def verify_event(event: Mapping[str, Any], signing_secret: str | Callable[[], str] = configured_signing_secret, *,
                  now: float | None = None) -> SlackRequest:
-    """The verified request, or InvalidSignature. `signing_secret` may be a callable, read only when needed."""
+    """The verified request, or InvalidSignature. `signing_secret` (the app's, from the credentials secret, by
+    default) may be a callable, read only once the headers are plausible."""
     try:
         headers = lowered_headers(event)
         timestamp = headers.get("x-slack-request-timestamp")
