@@ -21,8 +21,7 @@ from sre_slack.store.installations import InstallationStatus, get_installation, 
 from sre_slack.store.tenant_config import load_tenant_config, put_routing
 from tests.conftest import TEMPLATE
 from tests.support import run_install
-from tests.test_post_investigation_failures import redrive
-from tests.test_post_investigation_helpers import queue_messages, visible_count
+from tests.test_post_investigation_helpers import queue_messages, redrive, visible_count
 
 DAY = date(2026, 11, 26)
 

@@ -7,8 +7,6 @@ import json
 import time
 from typing import Any
 
-import boto3
-
 from sre_slack import keys
 from sre_slack.delivery import records
 from sre_slack.delivery.records import DeliveryStatus, InitialDelivery
@@ -24,6 +22,7 @@ from tests.test_post_investigation_helpers import (
     item,
     pump,
     queue_messages,
+    redrive,
     send,
     setup_tenant,
     visible_count,
@@ -94,24 +93,6 @@ DLQ = "InvestigationDeadLetterQueue"
 
 def _attributes(message: dict[str, Any]) -> dict[str, str]:
     return {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
-
-
-def redrive(aws, dead_letter_queue: str, source_queue: str, copies: int = 1) -> int:
-    """What `aws sqs start-message-move-task` does (moto lacks it): every DLQ message back to the source queue,
-    body and message attributes unchanged. `copies` > 1 sends each twice (a repeated redrive, or SQS
-    delivering the moved message twice). Returns how many DLQ messages were moved."""
-    sqs = boto3.client("sqs")
-    dlq_url, source_url = aws.queue_url(dead_letter_queue), aws.queue_url(source_queue)
-    moved = 0
-    while messages := sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                          VisibilityTimeout=30).get("Messages", []):
-        for message in messages:
-            for _ in range(copies):
-                sqs.send_message(QueueUrl=source_url, MessageBody=message["Body"],
-                                 MessageAttributes=message.get("MessageAttributes", {}))
-            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-    return moved
 
 
 def test_internal_error_on_post_is_never_reposted_and_lands_in_the_dead_letter_queue(functions, slack, aws):

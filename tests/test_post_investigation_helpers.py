@@ -106,3 +106,21 @@ def visible_count(aws, logical_id: str = "InvestigationQueue") -> tuple[int, int
         QueueUrl=aws.queue_url(logical_id),
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def redrive(aws, dead_letter_queue: str, source_queue: str, copies: int = 1) -> int:
+    """What `aws sqs start-message-move-task` does (moto lacks it): every DLQ message back to the source queue,
+    body and message attributes unchanged. `copies` > 1 sends each twice (a repeated redrive, or SQS
+    delivering the moved message twice). Returns how many DLQ messages were moved."""
+    sqs = boto3.client("sqs")
+    dlq_url, source_url = aws.queue_url(dead_letter_queue), aws.queue_url(source_queue)
+    moved = 0
+    while messages := sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                          VisibilityTimeout=30).get("Messages", []):
+        for message in messages:
+            for _ in range(copies):
+                sqs.send_message(QueueUrl=source_url, MessageBody=message["Body"],
+                                 MessageAttributes=message.get("MessageAttributes", {}))
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
