@@ -22,6 +22,7 @@ from sre_slack.messages.text import (
     bullet_list,
     clip_line,
     code_block,
+    inline_code,
     link,
     one_line,
     slack_len,
@@ -36,9 +37,6 @@ LISTED_NAME_WIDTH = 40
 TENANT_NAME_WIDTH = 80
 # Room for each "What changed" category, so that all four fit one section however hostile the names.
 CATEGORY_CHARS = (SECTION_TEXT_MAX - 100) // 4
-_CODE_TICK = "`"
-# A backtick inside a name would end its inline code span; a look-alike keeps the name readable.
-_TICK_LOOKALIKE = "ˋ"
 
 
 def build_digest_message(
@@ -119,7 +117,7 @@ def _table(rows: Sequence[tuple[str, int, Change]]) -> str:
 
 def _name(raw: str) -> str:
     """An outside name as inline code, escaped and cut to a readable width."""
-    return f"{_CODE_TICK}{clip_line(raw.replace(_CODE_TICK, _TICK_LOOKALIKE), LISTED_NAME_WIDTH)}{_CODE_TICK}"
+    return inline_code(raw, LISTED_NAME_WIDTH)
 
 
 def _listed(rows: Sequence[NamedChange], render: Callable[[NamedChange], str], marker: str, noun: str) -> str:
@@ -168,7 +166,7 @@ def _what_changed(digest: Digest) -> str:
 def _week(digest: Digest) -> str:
     week = digest.week
     totals = week.totals
-    bars = f"{_CODE_TICK}{week.sparkline}{_CODE_TICK}"
+    bars = f"`{week.sparkline}`"
     span = f"{phrase.short_day(week.days[0])} – {phrase.short_day(week.days[-1])}"
     scale = f"low {phrase.count(min(totals))}, high {phrase.count(max(totals))}"
     return f"*Last 7 days* {bars}  {span} ({scale})\n{phrase.week_over_week(digest)}"

@@ -45,6 +45,7 @@ from sre_slack.messages.text import (
     clip_line,
     code_block,
     escape,
+    inline_code,
     link,
     one_line,
     slack_date,
@@ -556,17 +557,13 @@ def _labels_context(labels: dict[str, str], limit: int) -> list[dict[str, Any]]:
     if not shown:
         return []
     room = limit - blocks_char_count(_context("labels", ""))
-    items = [_inline_code(f"{key}={value}", 80) for key, value in shown[:MAX_LABELS_SHOWN]]
+    items = [inline_code(f"{key}={value}", 80) for key, value in shown[:MAX_LABELS_SHOWN]]
     hidden = len(shown) - len(items)
     text = truncate(" ".join(items) + (f" …and {hidden} more" if hidden else ""), room)
     if not text:
         return []
     return [_context("labels", text)]
 
-
-def _inline_code(raw: str, limit: int) -> str:
-    # A backtick would end the code span early; a look-alike keeps the label readable.
-    return f"`{clip_line(raw.replace('`', 'ˋ'), limit)}`"
 
 
 def _feedback_actions(tenant_id: str, investigation_id: str) -> dict[str, Any]:

@@ -82,6 +82,12 @@ def clip_line(raw: str, limit: int, suffix: str = ELLIPSIS) -> str:
     return clip(one_line(raw), limit, suffix)
 
 
+def inline_code(raw: str, limit: int) -> str:
+    """`raw` (escaped, on one line, clipped to `limit`) as an inline code span. A backtick would end the span
+    early, so it becomes a look-alike that keeps the name readable."""
+    return f"`{clip_line(raw.replace('`', 'ˋ'), limit)}`"
+
+
 def code_block(raw: str, limit: int) -> str:
     """A ``` block holding `raw` (escaped), at most `limit` long including the fences; "" if it cannot fit.
 
