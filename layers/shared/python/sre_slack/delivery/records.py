@@ -3,8 +3,8 @@
 Items (keys in `sre_slack.keys`), all under the partition `TENANT#{tenant}#INV#{investigation}`:
 
 - `SEEN`: written once, when an `investigation.completed` is first seen. Holds the last investigation payload
-  (JSON, gzip when large) so a resolve, a re-investigation or a feedback click can re-render the message
-  without the original queue message, plus `resolved_at` once the alert is resolved.
+  (JSON, gzip when large) so a resolve or a re-investigation can re-render the message without the original
+  queue message, plus `resolved_at` once the alert is resolved.
 - `DELIVERY#{channel}`: one per routed channel, the state machine of that channel's message:
 
       posting --(post ok)--> posted --(chat.update refused)--> gone
@@ -21,7 +21,7 @@ Items (keys in `sre_slack.keys`), all under the partition `TENANT#{tenant}#INV#{
 - The first sighting also adds the alert to the tenant's digest counters, in the same transaction as SEEN,
   so a retry can never count twice.
 
-The feedback handler uses `load_investigation` and `list_deliveries` to re-render posted messages.
+A feedback click needs none of this: it rewrites only the rating line of the message Slack sends with the click.
 """
 
 from __future__ import annotations
@@ -320,24 +320,6 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
             break
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
     return InvestigationState(stored, deliveries, feedback)
-
-
-def load_investigation(tenant_id: str, investigation_id: str) -> StoredInvestigation | None:
-    """The last payload received for an investigation and its resolved time, or None if never seen.
-
-    For re-rendering a posted message (feedback clicks): `build_investigation_message(stored.investigation,
-    tenant_id=..., resolved_at=stored.resolved_at, feedback=...)`.
-    """
-    response = dynamodb().get_item(TableName=_table(), Key=to_item(keys.seen_key(tenant_id, investigation_id)),
-                                   ConsistentRead=True)
-    item = response.get("Item")
-    return _stored_from_item(tenant_id, from_item(item)) if item else None
-
-
-def list_deliveries(tenant_id: str, investigation_id: str) -> list[DeliveryRecord]:
-    """Every channel's delivery record of an investigation. Only records with status `posted` have a message
-    in Slack (`channel`, `ts`) that chat.update can change."""
-    return sorted(load_state(tenant_id, investigation_id).deliveries.values(), key=lambda d: d.channel)
 
 
 # ------------------------------------------------------------------------------------------------ writes
