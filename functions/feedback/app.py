@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sre_slack.feedback.service import InteractionAnswer, handle_interaction
 from sre_slack.log import get_logger, get_metrics
-from sre_slack.slack_requests import InvalidSignature, verify_event
+from sre_slack.slack_requests import InvalidSignature, SigningSecretUnavailable, verify_event
 
 logger = get_logger()
 metrics = get_metrics()
@@ -35,6 +35,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except InvalidSignature as exc:
         logger.warning("interaction refused: not signed by Slack", reason=exc.reason)
         return _http(InteractionAnswer(401, {"error": "invalid_signature", "message": "request not signed by Slack"}))
+    except SigningSecretUnavailable as exc:
+        logger.error("cannot verify Slack requests: the signing secret is unavailable (README: Deploying)",
+                     error=str(exc))
+        return _http(InteractionAnswer(503, {"error": "temporarily_unavailable", "message": "try again"}))
     try:
         return _http(handle_interaction(request))
     except Exception:  # Slack gets an answer it can show, never a 500

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sre_slack.lifecycle import handle_event
 from sre_slack.log import get_logger
 from sre_slack.models.slack_payloads import EventCallback, InvalidPayload, UrlVerification, parse_event_envelope
-from sre_slack.slack_requests import InvalidSignature, verify_event
+from sre_slack.slack_requests import InvalidSignature, SigningSecretUnavailable, verify_event
 
 logger = get_logger()
 
@@ -32,6 +32,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except InvalidSignature as exc:
         logger.warning("event refused: not signed by Slack", reason=exc.reason)
         return _json(401, {"error": "invalid_signature", "message": "request not signed by Slack"})
+    except SigningSecretUnavailable as exc:
+        # Not a forgery: our configuration. 503 makes Slack retry the event once the secret is filled.
+        logger.error("cannot verify Slack requests: the signing secret is unavailable (README: Deploying)",
+                     error=str(exc))
+        return _json(503, {"error": "temporarily_unavailable", "message": "try again"})
     try:
         envelope = parse_event_envelope(request.text)
     except (InvalidPayload, UnicodeDecodeError) as exc:

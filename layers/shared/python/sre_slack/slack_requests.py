@@ -34,6 +34,11 @@ class InvalidSignature(Exception):
         self.reason = reason
 
 
+class SigningSecretUnavailable(Exception):
+    """Our own signing secret cannot be read (the credentials secret is unfilled, or Secrets Manager failed):
+    nothing can be verified, but the request is not forged. Answer 503 so Slack retries once it is fixed."""
+
+
 @dataclass(frozen=True)
 class SlackRequest:
     """A request whose signature checked out."""
@@ -119,13 +124,16 @@ def verify_event(event: Mapping[str, Any], signing_secret: str | Callable[[], st
         if abs(moment - int(timestamp.strip())) > MAX_AGE_SECONDS:
             raise InvalidSignature("stale")
         body = raw_body(event)
-        secret = signing_secret() if callable(signing_secret) else signing_secret
+        try:
+            secret = signing_secret() if callable(signing_secret) else signing_secret
+        except Exception as exc:
+            raise SigningSecretUnavailable(type(exc).__name__) from exc
         if not signature_is_valid(secret, body, timestamp.strip(), signature.strip(), now=moment):
             raise InvalidSignature("bad_signature")
         return SlackRequest(body=body, headers=headers, timestamp=int(timestamp.strip()),
                             retry_num=_int_or_none(headers.get("x-slack-retry-num")),
                             retry_reason=headers.get("x-slack-retry-reason"))
-    except InvalidSignature:
+    except (InvalidSignature, SigningSecretUnavailable):
         raise
     except Exception as exc:  # anything unexpected while checking is still a refusal
         raise InvalidSignature(f"unverifiable:{type(exc).__name__}") from exc
