@@ -100,8 +100,10 @@ def test_test_integration_with_the_queue_gone_is_an_error_not_a_202(functions, s
 
     answer = call_http(functions, "POST", TEST_PATH)
 
-    # The portal must not announce a sample that will never arrive.
-    _assert_internal_error(answer)
+    # The portal must not announce a sample that will never arrive; it may try again.
+    assert answer.status == 503
+    assert answer.json["error"] == "queue_unavailable"
+    assert answer.headers.get("Retry-After") == "5"
     assert "investigation_id" not in answer.body
     assert slack.calls_to("chat.postMessage") == []
 

@@ -9,7 +9,8 @@ its "failing" mark, so posting resumes there.
 
 Answers: 202 `{"investigation_id", "channels"}`; 409 `{"error", "message", ...}` with one of
 `not_installed`, `installation_inactive`, `no_routing`, `no_channel_for_cluster`, `channel_not_found`,
-`channel_archived`, `bot_not_in_channel`, `missing_scope`; 503 when Slack is rate limiting or unavailable.
+`channel_archived`, `bot_not_in_channel`, `missing_scope`; 503 when Slack is rate limiting or unavailable, or
+the investigation queue refuses the sample (`queue_unavailable`).
 """
 
 from __future__ import annotations
@@ -147,5 +148,10 @@ def enqueue_sample(tenant: str, cluster: str, workspace: str | None) -> str:
     settings = get_settings()
     portal = f"{settings.portal_url}/integrations/slack" if settings.portal_url else None
     message = sample_investigation(tenant, cluster, workspace=workspace, portal_url=portal)
-    sqs().send_message(QueueUrl=settings.require("investigation_queue_url"), MessageBody=json.dumps(message))
+    try:
+        sqs().send_message(QueueUrl=settings.require("investigation_queue_url"), MessageBody=json.dumps(message))
+    except Exception as exc:  # the portal must not announce a sample that will never arrive
+        get_logger().exception("test investigation could not be enqueued", tenant_id=tenant)
+        raise ApiError(503, "queue_unavailable", "the test could not be started; try again shortly",
+                       headers={"Retry-After": "5"}) from exc
     return str(message["investigation_id"])
