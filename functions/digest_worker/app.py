@@ -26,7 +26,9 @@ from sre_slack.sqs_retry import delay_redelivery
 
 logger = get_logger()
 metrics = get_metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# Every job of a batch failing is still a partial-batch answer (all items listed), not an invocation error with
+# a traceback: SQS brings each job back the same way either way.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class RetryDigest(Exception):
