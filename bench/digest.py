@@ -36,7 +36,7 @@ def main() -> int:
     from localdev.handlers import LocalFunctions
     from localdev.in_process import in_process_sandbox
     from localdev.sqs_pump import SqsPump, scheduled_invocation_event
-    from sre_slack.aws_clients import dynamodb
+    from sre_slack.aws import dynamodb
 
     with in_process_sandbox(["DailyDigestFunction", "DigestWorkerFunction"]) as sandbox:
         slack, deployment, template = sandbox.slack, sandbox.deployment, sandbox.template

@@ -108,12 +108,12 @@ def _setup(slack) -> tuple[dict, dict[str, str]]:
 
     from localdev.aws import deploy
     from localdev.template import Template
-    from sre_slack import keys
-    from sre_slack.config import get_settings, reset_settings
-    from sre_slack.dynamo import to_item
-    from sre_slack.messages.investigation import build_investigation_message
-    from sre_slack.models.investigation import parse_investigation_message
-    from sre_slack.store.installations import Installation, save_installation
+    from sre_slack.blocks.investigation import build_investigation_message
+    from sre_slack.contracts.investigation import parse_investigation_message
+    from sre_slack.contracts.settings import get_settings, reset_settings
+    from sre_slack.storage import keys
+    from sre_slack.storage.installations import Installation, save_installation
+    from sre_slack.storage.items import to_item
 
     template = Template.load()
     deployment = deploy(template, parameters={

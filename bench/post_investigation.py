@@ -136,7 +136,7 @@ class Sandbox:
         import boto3
 
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", self._count)  # type: ignore[union-attr]
-        from sre_slack.aws_clients import reset_clients
+        from sre_slack.aws import reset_clients
 
         reset_clients()  # clients created from now on carry the hook
 
@@ -145,7 +145,7 @@ class Sandbox:
 
     def route(self, channels: dict[str, str]) -> None:
         """cluster -> channel routes; creates the channels."""
-        from sre_slack.store.tenant_config import put_routing
+        from sre_slack.storage.tenant_config import put_routing
 
         for channel in channels.values():
             self.slack.add_channel(channel, channel.lower())

@@ -43,16 +43,16 @@ _EXAMPLE_RATINGS = {"accurate": 9, "partially_accurate": 3, "needs_improvement":
 
 
 def _table() -> str:
-    from sre_slack.config import get_settings
+    from sre_slack.contracts.settings import get_settings
 
     return get_settings().table_name
 
 
 def write_day_counts(tenant_id: str, day: date, counters: Mapping[str, int]) -> None:
     """Add these counters (`total`, `sev#critical`, `ns#payments`, ...) to the tenant's item of `day`."""
-    from sre_slack import keys
-    from sre_slack.aws_clients import dynamodb
-    from sre_slack.dynamo import to_attr, to_item
+    from sre_slack.aws import dynamodb
+    from sre_slack.storage import keys
+    from sre_slack.storage.items import to_attr, to_item
 
     if not counters:
         return
@@ -102,9 +102,9 @@ def seed_example(tenant_id: str, report_day: date) -> None:
 
 
 def render_text(tenant_id: str, day: date) -> str:
-    from sre_slack.digest.counts_store import read_day_counts
-    from sre_slack.digest.stats import build_digest
-    from sre_slack.messages.digest_text import render_digest_text
+    from sre_slack.blocks.digest_phrases import render_digest_text
+    from sre_slack.domain.digest_stats import build_digest
+    from sre_slack.storage.counters import read_day_counts
 
     return render_digest_text(build_digest(day, read_day_counts(tenant_id, day)))
 
@@ -123,10 +123,10 @@ def run_against_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: 
 
     from localdev.aws import DEFAULT_STACK_NAME
     from localdev.sandbox import REGION, Ports, use_local_aws
-    from sre_slack.aws_clients import reset_clients
-    from sre_slack.digest import markers
-    from sre_slack.digest.jobs import DigestJob
-    from sre_slack.store.tenant_config import load_tenant_config
+    from sre_slack.aws import reset_clients
+    from sre_slack.services.digest_fanout import DigestJob
+    from sre_slack.storage import digest_markers as markers
+    from sre_slack.storage.tenant_config import load_tenant_config
 
     use_local_aws(Ports())
     os.environ["TABLE_NAME"] = f"{DEFAULT_STACK_NAME}-SlackTable"
@@ -136,7 +136,7 @@ def run_against_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: 
         print(f"example counters written for {tenant_id}, {day - timedelta(days=7)} .. {day}")
     print(render_text(tenant_id, day), end="\n\n")
 
-    from sre_slack.routing import resolve_digest_channels
+    from sre_slack.domain.routing import resolve_digest_channels
 
     config = load_tenant_config(tenant_id)
     channels = resolve_digest_channels(config.routing) if config.routing_raw is not None else ()
@@ -169,7 +169,7 @@ def run_in_process(day: date, *, tenant_id: str = EXAMPLE_TENANT) -> int:
     from localdev.handlers import LocalFunctions
     from localdev.in_process import in_process_sandbox
     from localdev.sqs_pump import sqs_record
-    from sre_slack.digest.jobs import DigestJob
+    from sre_slack.services.digest_fanout import DigestJob
 
     with in_process_sandbox(["DigestWorkerFunction"]) as sandbox:
         slack, deployment, template = sandbox.slack, sandbox.deployment, sandbox.template
@@ -195,8 +195,8 @@ def run_in_process(day: date, *, tenant_id: str = EXAMPLE_TENANT) -> int:
 
 def install_example_tenant(slack: Any, tenant_id: str, *, channel: str, team_id: str = "T0LOCAL") -> None:
     """An active installation (token issued by the stand-in) routing the digest to `channel`."""
-    from sre_slack.store.installations import Installation, save_installation
-    from sre_slack.store.tenant_config import put_routing
+    from sre_slack.storage.installations import Installation, save_installation
+    from sre_slack.storage.tenant_config import put_routing
 
     token = slack.issue_token(team_id)
     save_installation(

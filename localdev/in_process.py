@@ -25,8 +25,8 @@ def in_process_sandbox(functions: Iterable[str], *, log_level: str = "WARNING") 
     """Deploy the template into moto's in-process mock and set the named functions' environment."""
     from moto import mock_aws
 
-    from sre_slack.aws_clients import reset_clients
-    from sre_slack.config import reset_settings
+    from sre_slack.aws import reset_clients
+    from sre_slack.contracts.settings import reset_settings
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                        "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",

@@ -14,8 +14,8 @@ from localdev.aws import Deployment, deploy
 from localdev.handlers import LocalFunctions
 from localdev.slack_standin import SlackStandIn
 from localdev.template import Template
-from sre_slack.aws_clients import reset_clients
-from sre_slack.config import reset_settings
+from sre_slack.aws import reset_clients
+from sre_slack.contracts.settings import reset_settings
 
 TEMPLATE = Template.load()
 PORTAL_URL = "https://portal.example.com"

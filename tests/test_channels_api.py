@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sre_slack import channel_directory
-from sre_slack.store.installations import InstallationStatus, get_installation
+from sre_slack.slack import directory as channel_directory
+from sre_slack.storage.installations import InstallationStatus, get_installation
 from tests.support import call_http, run_install
 
 SEEDED_VISIBLE = ["alerts", "general", "incidents", "ops-private"]

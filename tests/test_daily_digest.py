@@ -10,7 +10,7 @@ import pytest
 
 from localdev.digest_cli import install_example_tenant
 from localdev.sqs_pump import scheduled_invocation_event
-from sre_slack.store.installations import InstallationStatus, mark_installation
+from sre_slack.storage.installations import InstallationStatus, mark_installation
 from tests.support import run_install
 
 
@@ -114,7 +114,7 @@ class _FlakySqs:
 def test_entries_refused_for_a_passing_reason_are_sent_again_and_the_rest_reported():
     from datetime import date
 
-    from sre_slack.digest.jobs import enqueue_jobs
+    from sre_slack.services.digest_fanout import enqueue_jobs
 
     sqs = _FlakySqs({"t_throttled": [False], "t_bad": [True], "t_down": [False, False, False]})
     tenants = ["t_ok", "t_throttled", "t_bad", "t_down", "t_ok"]

@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sre_slack.digest.stats import DayCounts, Digest, build_digest
-from sre_slack.messages.digest import build_digest_message
-from sre_slack.messages.digest_text import render_digest_text
-from sre_slack.messages.limits import validate_message
+from sre_slack.blocks.digest import build_digest_message
+from sre_slack.blocks.digest_phrases import render_digest_text
+from sre_slack.blocks.limits import validate_message
+from sre_slack.domain.digest_stats import DayCounts, Digest, build_digest
 
 REPORT_DAY = date(2026, 11, 26)  # a Thursday
 

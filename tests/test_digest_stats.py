@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sre_slack.digest.stats import Change, DayCounts, build_digest, sparkline
+from sre_slack.domain.digest_stats import Change, DayCounts, build_digest, sparkline
 
 REPORT_DAY = date(2026, 11, 26)
 YESTERDAY = REPORT_DAY - timedelta(days=1)

@@ -13,12 +13,12 @@ import pytest
 
 from localdev.digest_cli import install_example_tenant, record_alert
 from localdev.sqs_pump import SqsPump
-from sre_slack import crypto
-from sre_slack.digest import markers
-from sre_slack.digest.jobs import DigestJob
-from sre_slack.messages.limits import validate_message
-from sre_slack.store.installations import InstallationStatus, get_installation, mark_installation
-from sre_slack.store.tenant_config import load_tenant_config, put_routing
+from sre_slack.blocks.limits import validate_message
+from sre_slack.services.digest_fanout import DigestJob
+from sre_slack.slack import token_cipher as crypto
+from sre_slack.storage import digest_markers as markers
+from sre_slack.storage.installations import InstallationStatus, get_installation, mark_installation
+from sre_slack.storage.tenant_config import load_tenant_config, put_routing
 from tests.conftest import TEMPLATE
 from tests.support import run_install
 from tests.test_post_investigation_helpers import queue_messages, redrive, visible_count
@@ -304,9 +304,9 @@ def test_quiet_day_still_gets_a_short_digest(functions, slack, pump, aws):
 
 def _put_counts(tenant: str, day: date, counters: dict[str, int]) -> None:
     # One put: an ADD of a thousand attributes would pass DynamoDB's 4 KB expression limit.
-    from sre_slack import keys
-    from sre_slack.config import get_settings
-    from sre_slack.dynamo import to_item
+    from sre_slack.contracts.settings import get_settings
+    from sre_slack.storage import keys
+    from sre_slack.storage.items import to_item
 
     boto3.client("dynamodb").put_item(TableName=get_settings().table_name,
                                       Item=to_item({**keys.counts_key(tenant, day), **counters}))
@@ -392,7 +392,7 @@ def test_a_claim_left_by_a_dead_invocation_is_unknown_and_lands_in_the_dead_lett
 
 
 def test_the_worker_reads_config_and_eight_days_in_two_requests(functions, slack, aws):
-    from sre_slack.aws_clients import dynamodb
+    from sre_slack.aws import dynamodb
 
     install_example_tenant(slack, "t_acme", channel="C0ALERTS")
     for offset in range(10):
@@ -402,7 +402,7 @@ def test_the_worker_reads_config_and_eight_days_in_two_requests(functions, slack
     client = dynamodb()
     client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     try:
-        from sre_slack.digest.worker import run_job
+        from sre_slack.services.digest import run_job
 
         outcome = run_job(DigestJob(tenant_id="t_acme", day=DAY))
     finally:

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from localdev.sqs_pump import SqsPump, scheduled_invocation_event
-from sre_slack.store.tenant_config import put_routing
+from sre_slack.storage.tenant_config import put_routing
 from tests.conftest import TEMPLATE
 from tests.support import run_install
 

@@ -9,10 +9,10 @@ import json
 import boto3
 import pytest
 
-from sre_slack import channel_directory
-from sre_slack.config import get_settings
-from sre_slack.store.installations import get_installation
-from sre_slack.store.tenant_config import load_tenant_config
+from sre_slack.contracts.settings import get_settings
+from sre_slack.slack import directory as channel_directory
+from sre_slack.storage.installations import get_installation
+from sre_slack.storage.tenant_config import load_tenant_config
 from tests.support import call_http, run_install
 from tests.test_post_investigation_helpers import TENANT, queue_messages, setup_tenant
 

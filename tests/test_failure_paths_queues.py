@@ -12,12 +12,12 @@ import boto3
 import pytest
 
 from localdev.sqs_pump import scheduled_invocation_event
-from sre_slack.aws_clients import reset_clients
-from sre_slack.config import get_settings
-from sre_slack.digest import markers
-from sre_slack.digest.jobs import DigestJob
-from sre_slack.store.installations import get_installation
-from sre_slack.store.tenant_config import put_routing
+from sre_slack.aws import reset_clients
+from sre_slack.contracts.settings import get_settings
+from sre_slack.services.digest_fanout import DigestJob
+from sre_slack.storage import digest_markers as markers
+from sre_slack.storage.installations import get_installation
+from sre_slack.storage.tenant_config import put_routing
 from tests.support import call_http, run_install, signed_headers
 from tests.test_feedback import CHANNEL, _click_payload, _post_payload, post_investigation
 from tests.test_post_investigation_helpers import (

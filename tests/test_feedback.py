@@ -15,13 +15,13 @@ import pytest
 from slack_sdk import WebClient
 
 from localdev.gateway import LocalGateway
-from sre_slack import keys
-from sre_slack.config import get_settings
-from sre_slack.dynamo import from_item, to_item
-from sre_slack.feedback import modal
-from sre_slack.messages.feedback_line import FEEDBACK_SUMMARY_BLOCK_ID
-from sre_slack.messages.investigation import build_investigation_message
-from sre_slack.models.investigation import parse_investigation_message
+from sre_slack.blocks import modal
+from sre_slack.blocks.feedback_line import FEEDBACK_SUMMARY_BLOCK_ID
+from sre_slack.blocks.investigation import build_investigation_message
+from sre_slack.contracts.investigation import parse_investigation_message
+from sre_slack.contracts.settings import get_settings
+from sre_slack.storage import keys
+from sre_slack.storage.items import from_item, to_item
 from tests.conftest import TEMPLATE
 from tests.support import call_http, form_body, run_install, signed_headers
 

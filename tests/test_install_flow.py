@@ -11,10 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from sre_slack import crypto, keys, tokens
-from sre_slack.config import get_settings
-from sre_slack.dynamo import to_item
-from sre_slack.store.installations import get_installation
+from sre_slack.contracts.settings import get_settings
+from sre_slack.slack import token_cipher as crypto
+from sre_slack.slack import tokens
+from sre_slack.storage import keys
+from sre_slack.storage.installations import get_installation
+from sre_slack.storage.items import to_item
 from tests.conftest import PORTAL_URL
 from tests.support import call_http, cookie_pair, run_install
 
@@ -249,7 +251,7 @@ def test_concurrent_rotations_settle_on_one_stored_token(functions, slack):
 
 def _empty_the_credentials_secret(aws) -> None:
     """The state right after the first deploy, before the operator filled the secret (README: Deploying)."""
-    from sre_slack.aws_clients import reset_clients
+    from sre_slack.aws import reset_clients
 
     boto3.client("secretsmanager").put_secret_value(
         SecretId=aws.ref("SlackCredentials"),
@@ -272,7 +274,7 @@ def test_unconfigured_app_sends_the_admin_back_with_a_reason_and_keeps_the_link(
         SecretId=aws.ref("SlackCredentials"),
         SecretString=json.dumps({"client_id": slack.client_id, "client_secret": slack.client_secret,
                                  "signing_secret": slack.signing_secret}))
-    from sre_slack.aws_clients import reset_clients
+    from sre_slack.aws import reset_clients
 
     reset_clients()
     reopened = call_http(functions, "GET", "/slack/oauth/start", query={"state": state})

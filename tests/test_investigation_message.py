@@ -15,26 +15,26 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from sre_slack.messages import investigation as investigation_module
-from sre_slack.messages.feedback_line import (
+from sre_slack.blocks import investigation as investigation_module
+from sre_slack.blocks.feedback_line import (
     FeedbackSummary,
     feedback_context_block,
     parse_feedback_value,
     rating_for_action_id,
     render_feedback_line,
 )
-from sre_slack.messages.investigation import (
+from sre_slack.blocks.investigation import (
     SlackMessage,
     build_investigation_message,
     is_mutating,
 )
-from sre_slack.messages.limits import (
+from sre_slack.blocks.limits import (
     BLOCKS_TOTAL_CHARS_BUDGET,
     FALLBACK_TEXT_MAX,
     blocks_char_count,
     validate_message,
 )
-from sre_slack.messages.text import (
+from sre_slack.blocks.text import (
     bullet_list,
     clip,
     code_block,
@@ -42,7 +42,7 @@ from sre_slack.messages.text import (
     slack_len,
     truncate,
 )
-from sre_slack.models.investigation import InvestigationCompleted, parse_investigation_message
+from sre_slack.contracts.investigation import InvestigationCompleted, parse_investigation_message
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 HOSTILE = "<!channel> <@U1> <https://evil.example|click> <!here> <#C123>"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sre_slack.models.investigation import (
+from sre_slack.contracts.investigation import (
     AlertResolved,
     InvalidMessage,
     InvestigationCompleted,

@@ -9,9 +9,10 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from sre_slack import channel_directory, crypto
-from sre_slack.store.installations import InstallationStatus, get_installation, mark_installation
-from sre_slack.store.tenant_config import load_tenant_config, record_channel_health
+from sre_slack.slack import directory as channel_directory
+from sre_slack.slack import token_cipher as crypto
+from sre_slack.storage.installations import InstallationStatus, get_installation, mark_installation
+from sre_slack.storage.tenant_config import load_tenant_config, record_channel_health
 from tests.support import call_http, run_install
 
 ROUTING = {"default_channels": ["C0ALERTS"], "digest_channels": [], "routes": []}

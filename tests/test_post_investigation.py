@@ -3,8 +3,8 @@ resolve), and the alert is counted once for the digest."""
 
 from __future__ import annotations
 
-from sre_slack import keys
-from sre_slack.messages.feedback_line import RATING_LABELS
+from sre_slack.blocks.feedback_line import RATING_LABELS
+from sre_slack.storage import keys
 from tests.test_post_investigation_helpers import (
     TENANT,
     deliver,

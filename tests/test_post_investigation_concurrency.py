@@ -8,9 +8,9 @@ import threading
 import time
 
 from localdev.lambda_context import LambdaContext
-from sre_slack.delivery import records
-from sre_slack.delivery.records import DeliveryStatus, InitialDelivery
-from sre_slack.models.investigation import parse_investigation_message
+from sre_slack.contracts.investigation import parse_investigation_message
+from sre_slack.storage import ledger as records
+from sre_slack.storage.ledger import DeliveryStatus, InitialDelivery
 from tests.test_post_investigation_helpers import (
     FUNCTION,
     TENANT,

@@ -7,12 +7,12 @@ import json
 import time
 from typing import Any
 
-from sre_slack import keys
-from sre_slack.delivery import records
-from sre_slack.delivery.records import DeliveryStatus, InitialDelivery
-from sre_slack.models.investigation import parse_investigation_message
-from sre_slack.store.installations import get_installation
-from sre_slack.store.tenant_config import load_tenant_config, put_routing
+from sre_slack.contracts.investigation import parse_investigation_message
+from sre_slack.storage import keys
+from sre_slack.storage import ledger as records
+from sre_slack.storage.installations import get_installation
+from sre_slack.storage.ledger import DeliveryStatus, InitialDelivery
+from sre_slack.storage.tenant_config import load_tenant_config, put_routing
 from tests.test_post_investigation_helpers import (
     TENANT,
     attempt,

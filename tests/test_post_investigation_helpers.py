@@ -12,10 +12,10 @@ from typing import Any
 import boto3
 
 from localdev.sqs_pump import SqsPump, sqs_record
-from sre_slack import keys
-from sre_slack.config import get_settings
-from sre_slack.dynamo import from_item, to_item
-from sre_slack.store.tenant_config import put_routing
+from sre_slack.contracts.settings import get_settings
+from sre_slack.storage import keys
+from sre_slack.storage.items import from_item, to_item
+from sre_slack.storage.tenant_config import put_routing
 from tests.conftest import TEMPLATE
 from tests.support import run_install
 

@@ -8,11 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sre_slack import channel_directory
-from sre_slack.models.routing import RoutingDocument
-from sre_slack.routing import resolve_channels, resolve_digest_channels
-from sre_slack.routing_service import check_channels
-from sre_slack.store.tenant_config import load_tenant_config, record_channel_health
+from sre_slack.contracts.routing import RoutingDocument
+from sre_slack.domain.routing import resolve_channels, resolve_digest_channels
+from sre_slack.services.routing_config import check_channels
+from sre_slack.slack import directory as channel_directory
+from sre_slack.storage.tenant_config import load_tenant_config, record_channel_health
 from tests.support import call_http, cookie_pair, run_install
 
 EMPTY = {"default_channels": [], "digest_channels": [], "routes": []}

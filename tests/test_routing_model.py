@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from sre_slack.models.routing import (
+from sre_slack.contracts.routing import (
     MAX_CHANNELS_PER_LIST,
     MAX_ROUTES,
     RoutingDocument,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sre_slack.models.routing import RoutingDocument, all_channels
-from sre_slack.routing import (
+from sre_slack.contracts.routing import RoutingDocument, all_channels
+from sre_slack.domain.routing import (
     REASON_NO_ROUTE,
     REASON_NO_ROUTING_DOCUMENT,
     RoutingDecision,

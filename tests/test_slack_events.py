@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from sre_slack.store.installations import get_installation
-from sre_slack.store.tenant_config import load_tenant_config, put_routing
+from sre_slack.storage.installations import get_installation
+from sre_slack.storage.tenant_config import load_tenant_config, put_routing
 from tests.support import call_http, run_install, signed_headers
 
 

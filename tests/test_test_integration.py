@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from sre_slack import keys
-from sre_slack.store.installations import InstallationStatus, mark_installation
-from sre_slack.store.tenant_config import load_tenant_config, put_routing, record_channel_health
+from sre_slack.storage import keys
+from sre_slack.storage.installations import InstallationStatus, mark_installation
+from sre_slack.storage.tenant_config import load_tenant_config, put_routing, record_channel_health
 from tests.support import call_http
 from tests.test_post_investigation_helpers import (
     TENANT,
@@ -117,8 +117,8 @@ def test_public_channel_needs_membership_without_chat_write_public(functions, sl
     # An install from before chat:write.public was requested.
     from dataclasses import replace
 
-    from sre_slack.aws_clients import dynamodb
-    from sre_slack.config import get_settings
+    from sre_slack.aws import dynamodb
+    from sre_slack.contracts.settings import get_settings
 
     narrowed = replace(installation, scopes=("chat:write", "channels:read", "groups:read"))
     dynamodb().put_item(TableName=get_settings().table_name, Item=narrowed.to_item())

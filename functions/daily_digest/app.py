@@ -16,10 +16,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sre_slack.config import get_settings
-from sre_slack.digest.jobs import enqueue_jobs, event_time, report_day
-from sre_slack.log import get_logger
-from sre_slack.store.installations import active_tenants
+from sre_slack.contracts.settings import get_settings
+from sre_slack.observability import get_logger
+from sre_slack.services.digest_fanout import enqueue_jobs, event_time, report_day
+from sre_slack.storage.installations import active_tenants
 
 logger = get_logger()
 persistence = DynamoDBPersistenceLayer(table_name=get_settings().require("idempotency_table_name"))

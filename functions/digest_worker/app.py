@@ -17,12 +17,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from sre_slack.config import get_settings
-from sre_slack.dead_letter import DeadLetterQueueMissing, redrive_of, send_to_dead_letter_queue
-from sre_slack.digest.jobs import DigestJob
-from sre_slack.digest.worker import run_job, settle_unknowns
-from sre_slack.log import get_logger, get_metrics
-from sre_slack.sqs_retry import delay_redelivery
+from sre_slack.contracts.settings import get_settings
+from sre_slack.observability import get_logger, get_metrics
+from sre_slack.queues.dead_letter import DeadLetterQueueMissing, redrive_of, send_to_dead_letter_queue
+from sre_slack.queues.visibility import delay_redelivery
+from sre_slack.services.digest import run_job, settle_unknowns
+from sre_slack.services.digest_fanout import DigestJob
 
 logger = get_logger()
 metrics = get_metrics()

@@ -12,9 +12,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sre_slack.feedback.service import InteractionAnswer, handle_interaction
-from sre_slack.log import get_logger, get_metrics
-from sre_slack.slack_requests import InvalidSignature, SigningSecretUnavailable, verify_event
+from sre_slack.observability import get_logger, get_metrics
+from sre_slack.services.interactions import InteractionAnswer, handle_interaction
+from sre_slack.slack.signing import InvalidSignature, SigningSecretUnavailable, verify_event
 
 logger = get_logger()
 metrics = get_metrics()

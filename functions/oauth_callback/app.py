@@ -8,10 +8,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sre_slack import install_flow
-from sre_slack.http import ApiError, json_response, new_resolver, tenant_id
-from sre_slack.log import get_logger
-from sre_slack.store.oauth_state import StateError
+from sre_slack.api.resolver import ApiError, json_response, new_resolver, tenant_id
+from sre_slack.observability import get_logger
+from sre_slack.services import installation as install_flow
+from sre_slack.storage.oauth_state import StateError
 
 logger = get_logger()
 app = new_resolver()

@@ -6,13 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sre_slack.api import channels, feedback, installation, routing, test_integration
-from sre_slack.http import new_resolver
-from sre_slack.log import get_logger
+from sre_slack.api import channels, feedback, installation, integration_check, routing
+from sre_slack.api.resolver import new_resolver
+from sre_slack.observability import get_logger
 
 logger = get_logger()
 app = new_resolver()
-for module in (installation, channels, routing, test_integration, feedback):
+for module in (installation, channels, routing, integration_check, feedback):
     app.include_router(module.router)
 
 

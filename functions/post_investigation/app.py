@@ -1,4 +1,4 @@
-"""Investigation queue consumer: posts, updates and resolves investigation messages (sre_slack.delivery).
+"""Investigation queue consumer: posts, updates and resolves investigation messages (sre_slack.services.posting).
 
 The records of a batch run in parallel, one worker thread each; a record that must come back later fails
 alone (ReportBatchItemFailures), after its visibility has been set to Slack's Retry-After where Slack asked
@@ -14,18 +14,18 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sre_slack.config import get_settings
-from sre_slack.dead_letter import redrive_of
-from sre_slack.delivery.pacing import Deadline, record_pool
-from sre_slack.delivery.pipeline import (
+from sre_slack.contracts.settings import get_settings
+from sre_slack.observability import get_logger, get_metrics
+from sre_slack.queues.dead_letter import redrive_of
+from sre_slack.queues.visibility import delay_redelivery
+from sre_slack.services.posting import (
     Outcome,
     QueueRecord,
     RecordOutcome,
     TenantConfigs,
     process_record,
 )
-from sre_slack.log import get_logger, get_metrics
-from sre_slack.sqs_retry import delay_redelivery
+from sre_slack.slack.pacing import Deadline, record_pool
 
 logger = get_logger()
 metrics = get_metrics()

@@ -12,10 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sre_slack.lifecycle import handle_event
-from sre_slack.log import get_logger
-from sre_slack.models.slack_payloads import EventCallback, InvalidPayload, UrlVerification, parse_event_envelope
-from sre_slack.slack_requests import InvalidSignature, SigningSecretUnavailable, verify_event
+from sre_slack.contracts.slack_payloads import EventCallback, InvalidPayload, UrlVerification, parse_event_envelope
+from sre_slack.observability import get_logger
+from sre_slack.services.slack_events import handle_event
+from sre_slack.slack.signing import InvalidSignature, SigningSecretUnavailable, verify_event
 
 logger = get_logger()
 

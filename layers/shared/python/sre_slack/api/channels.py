@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from sre_slack import channel_directory
-from sre_slack.http import ApiError, json_response, tenant_id
-from sre_slack.log import get_logger
-from sre_slack.slack_errors import FailureClass, SlackFailure
-from sre_slack.store.installations import Installation, InstallationStatus, mark_installation, mark_refused_by_slack
-from sre_slack.store.tenant_config import load_tenant_config
+from sre_slack.api.resolver import ApiError, json_response, tenant_id
+from sre_slack.observability import get_logger
+from sre_slack.slack import directory as channel_directory
+from sre_slack.slack.errors import FailureClass, SlackFailure
+from sre_slack.storage.installations import Installation, InstallationStatus, mark_installation, mark_refused_by_slack
+from sre_slack.storage.tenant_config import load_tenant_config
 
 router = Router()
 
@@ -35,7 +35,7 @@ def not_installed(reason: str | None = None) -> ApiError:
 
 def active_token(installation: Installation | None) -> str:
     """The bot token of an active installation, or the ApiError to answer instead."""
-    from sre_slack.tokens import TokenUnavailable, bot_token
+    from sre_slack.slack.tokens import TokenUnavailable, bot_token
 
     if installation is None:
         raise not_installed()

@@ -13,9 +13,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from sre_slack.http import ApiError, json_response, tenant_id
-from sre_slack.messages.feedback_line import RATING_LABELS, RATINGS
-from sre_slack.models.investigation import SAFE_ID_PATTERN
+from sre_slack.api.resolver import ApiError, json_response, tenant_id
+from sre_slack.blocks.feedback_line import RATING_LABELS, RATINGS
+from sre_slack.contracts.investigation import SAFE_ID_PATTERN
 
 router = Router()
 _SAFE_ID = re.compile(SAFE_ID_PATTERN)
@@ -27,8 +27,8 @@ def _iso(epoch: int | None) -> str | None:
 
 @router.get("/investigations/<investigation_id>/feedback")
 def get_feedback(investigation_id: str) -> Response:
-    from sre_slack.feedback.modal import REASONS
-    from sre_slack.feedback.store import list_ratings
+    from sre_slack.blocks.modal import REASONS
+    from sre_slack.storage.ratings import list_ratings
 
     tenant = tenant_id(router.current_event)
     if not _SAFE_ID.match(investigation_id):

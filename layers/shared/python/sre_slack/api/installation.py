@@ -26,17 +26,17 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from sre_slack import channel_directory
-from sre_slack.http import json_response, tenant_id
-from sre_slack.log import get_logger
-from sre_slack.slack_errors import FailureClass, classify
-from sre_slack.store.installations import (
+from sre_slack.api.resolver import json_response, tenant_id
+from sre_slack.observability import get_logger
+from sre_slack.slack import directory as channel_directory
+from sre_slack.slack.errors import FailureClass, classify
+from sre_slack.storage.installations import (
     Installation,
     delete_tenant_slack_data,
     get_installation,
     tenants_for_team,
 )
-from sre_slack.store.tenant_config import CHANNEL_OK, TenantConfig, load_tenant_config
+from sre_slack.storage.tenant_config import CHANNEL_OK, TenantConfig, load_tenant_config
 
 router = Router()
 
@@ -108,8 +108,8 @@ def _shares_token_with_another_tenant(installation: Installation) -> bool:
 
 def revoke_at_slack(installation: Installation) -> str:
     """Revoke the installation's bot token at Slack; returns what happened (for the log), never raises."""
-    from sre_slack.slack_api import read_client
-    from sre_slack.tokens import TokenUnavailable, bot_token
+    from sre_slack.slack.client import read_client
+    from sre_slack.slack.tokens import TokenUnavailable, bot_token
 
     if not installation.is_active:
         return "skipped_inactive"

@@ -15,12 +15,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import ValidationError
 
-from sre_slack import channel_directory
 from sre_slack.api.channels import active_token, slack_failure_error
-from sre_slack.http import ApiError, json_response, tenant_id
-from sre_slack.models.routing import RoutingDocument, validation_error_body
-from sre_slack.routing_service import RoutingRejected, StoredRouting, save_routing, stored_routing
-from sre_slack.store.tenant_config import load_tenant_config
+from sre_slack.api.resolver import ApiError, json_response, tenant_id
+from sre_slack.contracts.routing import RoutingDocument, validation_error_body
+from sre_slack.services.routing_config import RoutingRejected, StoredRouting, save_routing, stored_routing
+from sre_slack.slack import directory as channel_directory
+from sre_slack.storage.tenant_config import load_tenant_config
 
 router = Router()
 

@@ -1,0 +1,1 @@
+"""Block Kit messages and views."""

@@ -1,0 +1,127 @@
+"""The feedback buttons' wire format and the "who rated it how" line, shared by posting and the click handler.
+
+The three ratings, their labels (exactly as CONTRACT.md words them) and action ids live here once: the
+investigation message renders the buttons from them, the interactions handler reads clicks back with
+`rating_for_action_id` and `parse_feedback_value`, and both render `FeedbackSummary` the same way.
+
+The button value carries only `{"t": tenant_id, "i": investigation_id}`: enough to find the investigation,
+never a token. It is checked again on the way back in because anyone in the channel can craft a click.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sre_slack.blocks.text import escape
+from sre_slack.contracts.investigation import SAFE_ID_PATTERN
+
+RATINGS: tuple[str, ...] = ("accurate", "partially_accurate", "needs_improvement")
+RATING_LABELS: Mapping[str, str] = {
+    "accurate": "Accurate",
+    "partially_accurate": "Partially Accurate",
+    "needs_improvement": "Needs Improvement",
+}
+FEEDBACK_BLOCK_ID = "feedback"
+FEEDBACK_SUMMARY_BLOCK_ID = "feedback_summary"
+_ACTION_PREFIX = "feedback_"
+
+# Slack user ids: U… (or W… on Enterprise Grid). Anything else is not rendered as a mention.
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
+_SAFE_ID = re.compile(SAFE_ID_PATTERN)
+
+
+def action_id_for(rating: str) -> str:
+    """`accurate` -> `feedback_accurate`."""
+    if rating not in RATING_LABELS:
+        raise ValueError(f"unknown rating {rating!r}")
+    return _ACTION_PREFIX + rating
+
+
+def rating_for_action_id(action_id: str) -> str | None:
+    """`feedback_accurate` -> `accurate`; None for any other action (e.g. the portal link button)."""
+    if not action_id.startswith(_ACTION_PREFIX):
+        return None
+    rating = action_id.removeprefix(_ACTION_PREFIX)
+    return rating if rating in RATING_LABELS else None
+
+
+def feedback_value(tenant_id: str, investigation_id: str) -> str:
+    """The buttons' `value`: compact JSON naming the tenant and the investigation."""
+    return json.dumps({"t": tenant_id, "i": investigation_id}, separators=(",", ":"))
+
+
+def parse_feedback_value(value: str) -> tuple[str, str] | None:
+    """(tenant_id, investigation_id) from a button value, or None when it is not one we could have built."""
+    try:
+        document: Any = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    tenant_id, investigation_id = document.get("t"), document.get("i")
+    if not (isinstance(tenant_id, str) and isinstance(investigation_id, str)):
+        return None
+    if not (_SAFE_ID.match(tenant_id) and _SAFE_ID.match(investigation_id)):
+        return None
+    return tenant_id, investigation_id
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    """What the message shows about ratings so far: counts per rating and the latest rater."""
+
+    counts: Mapping[str, int] = field(default_factory=dict)
+    latest_user_id: str | None = None
+    latest_rating: str | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(max(0, self.counts.get(rating, 0)) for rating in RATINGS)
+
+
+def render_feedback_line(summary: FeedbackSummary) -> str | None:
+    """mrkdwn like "Rated *Accurate* by <@U123> · 2 ratings: 1 Accurate, 1 Needs Improvement".
+
+    None when nobody has rated yet.
+    """
+    total = summary.total
+    if total == 0 and summary.latest_rating not in RATING_LABELS:
+        return None
+    parts: list[str] = []
+    if summary.latest_rating in RATING_LABELS:
+        rater = _mention(summary.latest_user_id)
+        parts.append(f"Rated *{RATING_LABELS[summary.latest_rating]}*" + (f" by {rater}" if rater else ""))
+    if total > 1 or not parts:
+        breakdown = ", ".join(
+            f"{summary.counts[rating]} {RATING_LABELS[rating]}"
+            for rating in RATINGS
+            if summary.counts.get(rating, 0) > 0
+        )
+        noun = "rating" if total == 1 else "ratings"
+        parts.append(f"{total} {noun}: {breakdown}" if breakdown else f"{total} {noun}")
+    return " · ".join(parts)
+
+
+def feedback_context_block(summary: FeedbackSummary) -> dict[str, Any] | None:
+    """The context block holding the feedback line, or None when there is nothing to show."""
+    line = render_feedback_line(summary)
+    if line is None:
+        return None
+    return {
+        "type": "context",
+        "block_id": FEEDBACK_SUMMARY_BLOCK_ID,
+        "elements": [{"type": "mrkdwn", "text": line}],
+    }
+
+
+def _mention(user_id: str | None) -> str | None:
+    if user_id is None:
+        return None
+    if _USER_ID.match(user_id):
+        return f"<@{user_id}>"
+    # Not a user id Slack would send: show it inert rather than let it form a mention or link.
+    return escape(user_id[:64]) or None

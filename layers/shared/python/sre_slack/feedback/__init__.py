@@ -1,1 +1,0 @@
-"""Feedback on investigations: the buttons' clicks, the Needs Improvement modal, and the stored ratings."""

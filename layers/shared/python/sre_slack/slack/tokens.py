@@ -1,0 +1,105 @@
+"""The bot token of a tenant, decrypted where it is used and rotated before it expires.
+
+With token rotation enabled Slack issues 12-hour tokens and a refresh token that each refresh invalidates.
+Two functions refreshing at once is therefore safe by construction: Slack accepts only the first refresh;
+the loser gets `invalid_refresh_token`, re-reads the record and uses what the winner stored. Writes are
+compare-and-set on `token_version`, so a stale writer can never overwrite a newer token. Refreshing starts two
+hours before expiry, so while a race is being settled the current token is still valid.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sre_slack.observability import get_logger
+from sre_slack.slack import token_cipher as crypto
+from sre_slack.storage.installations import Installation, get_installation, update_tokens
+
+REFRESH_MINUTES_BEFORE_EXPIRY = 120
+
+
+class TokenUnavailable(Exception):
+    """No usable bot token: the installation is inactive or an expired token could not be refreshed."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+def bot_token(installation: Installation) -> str:
+    if not installation.is_active or installation.token_ciphertext is None:
+        raise TokenUnavailable(f"installation {installation.status}: {installation.status_reason or 'no token'}",
+                               permanent=True)
+    token = crypto.decrypt_token(installation.tenant_id, installation.token_ciphertext)
+    if not installation.rotates_tokens or not _due(installation):
+        return token
+    return _rotate(installation, token)
+
+
+def _due(installation: Installation) -> bool:
+    assert installation.token_expires_at is not None
+    return installation.token_expires_at <= time.time() + REFRESH_MINUTES_BEFORE_EXPIRY * 60
+
+
+def _expired(installation: Installation) -> bool:
+    return installation.token_expires_at is not None and installation.token_expires_at <= time.time() + 30
+
+
+def _rotate(installation: Installation, current_token: str) -> str:
+    from slack_sdk.errors import SlackTokenRotationError
+    from slack_sdk.oauth.installation_store import Bot
+    from slack_sdk.oauth.token_rotation import TokenRotator
+
+    from sre_slack.slack.client import read_client
+    from sre_slack.slack.credentials import get_slack_credentials
+
+    logger = get_logger()
+    assert installation.refresh_token_ciphertext is not None
+    credentials = get_slack_credentials()
+    rotator = TokenRotator(client_id=credentials.client_id, client_secret=credentials.client_secret,
+                           client=read_client())
+    bot = Bot(
+        app_id=installation.app_id, enterprise_id=installation.enterprise_id, team_id=installation.team_id,
+        bot_token=current_token, bot_id=installation.bot_id or "", bot_user_id=installation.bot_user_id,
+        bot_scopes=list(installation.scopes), installed_at=float(installation.installed_at),
+        bot_refresh_token=crypto.decrypt_token(installation.tenant_id, installation.refresh_token_ciphertext),
+        bot_token_expires_at=installation.token_expires_at,
+    )
+    try:
+        rotated = rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=REFRESH_MINUTES_BEFORE_EXPIRY)
+    except SlackTokenRotationError as exc:
+        return _after_failed_rotation(installation, current_token, str(exc.api_error.response.get("error")))
+    except Exception as exc:  # network trouble: keep the current token while it lasts
+        return _after_failed_rotation(installation, current_token, type(exc).__name__)
+    if rotated is None or not rotated.bot_token:
+        return current_token
+    stored = update_tokens(installation, bot_token=rotated.bot_token, refresh_token=rotated.bot_refresh_token,
+                           expires_at=rotated.bot_token_expires_at)
+    if stored is None:
+        logger.info("token rotated concurrently; using the stored token", tenant_id=installation.tenant_id)
+        return _stored_token(installation.tenant_id)
+    logger.info("bot token rotated", tenant_id=installation.tenant_id, expires_at=rotated.bot_token_expires_at)
+    return rotated.bot_token
+
+
+def _after_failed_rotation(installation: Installation, current_token: str, error: str) -> str:
+    logger = get_logger()
+    # Someone else may have rotated first (Slack then refuses our now-stale refresh token).
+    latest = get_installation(installation.tenant_id)
+    if latest is not None and latest.token_version != installation.token_version and latest.is_active:
+        assert latest.token_ciphertext is not None
+        return crypto.decrypt_token(latest.tenant_id, latest.token_ciphertext)
+    if not _expired(installation):
+        logger.warning("token refresh failed; current token still valid", tenant_id=installation.tenant_id,
+                       error=error)
+        return current_token
+    permanent = error in {"invalid_refresh_token", "invalid_client_id", "bad_client_secret", "token_revoked"}
+    raise TokenUnavailable(f"token expired and refresh failed: {error}", permanent=permanent)
+
+
+def _stored_token(tenant_id: str) -> str:
+    latest = get_installation(tenant_id)
+    if latest is None or latest.token_ciphertext is None:
+        raise TokenUnavailable("installation removed during token rotation", permanent=True)
+    return crypto.decrypt_token(tenant_id, latest.token_ciphertext)
