@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template build bench clean ci enqueue digest
+.PHONY: run test test-unit lint lint-template build bench clean ci enqueue digest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,11 @@ EVENT ?= events/investigation_completed.json
 enqueue: $(VENV)/.installed  ## send an example SQS message to the running sandbox (make enqueue EVENT=...)
 	$(PY) -m localdev.enqueue $(EVENT)
 
-test: $(VENV)/.installed  ## the whole test suite
+test: $(VENV)/.installed  ## the whole test suite: unit, integration, e2e and localdev tiers
 	$(PY) -m pytest -q
+
+test-unit: $(VENV)/.installed  ## the fast tier: pure code, no moto, no network (seconds)
+	$(PY) -m pytest -q tests/unit
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -18,9 +18,8 @@ from sre_slack.services.digest_fanout import DigestJob
 from sre_slack.storage import digest_markers as markers
 from sre_slack.storage.installations import get_installation
 from sre_slack.storage.tenant_config import put_routing
-from tests.support import call_http, run_install, signed_headers
-from tests.test_feedback import CHANNEL, _click_payload, _post_payload, post_investigation
-from tests.test_post_investigation_helpers import (
+from tests.e2e.test_feedback import CHANNEL, _click_payload, _post_payload, post_investigation
+from tests.posting import (
     TENANT,
     attempt,
     delivery,
@@ -31,6 +30,7 @@ from tests.test_post_investigation_helpers import (
     setup_tenant,
     visible_count,
 )
+from tests.support import call_http, run_install, signed_headers
 
 INV = "inv_01JD4X8Y2Z"
 DAY = "2026-11-26"

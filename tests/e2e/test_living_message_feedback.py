@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from tests.posting import deliver, example, setup_tenant
 from tests.support import call_http, form_body, signed_headers
-from tests.test_post_investigation_helpers import deliver, example, setup_tenant
 
 
 def _click(functions, slack, channel: str, ts: str, action_id: str, user: str) -> None:

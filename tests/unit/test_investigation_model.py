@@ -17,7 +17,7 @@ from sre_slack.contracts.investigation import (
     parse_investigation_message,
 )
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def completed() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from sre_slack.slack import tokens
 from sre_slack.storage import keys
 from sre_slack.storage.installations import get_installation
 from sre_slack.storage.items import to_item
-from tests.conftest import PORTAL_URL
+from tests.fixtures import PORTAL_URL
 from tests.support import call_http, cookie_pair, run_install
 
 

@@ -11,7 +11,7 @@ from localdev.lambda_context import LambdaContext
 from sre_slack.contracts.investigation import parse_investigation_message
 from sre_slack.storage import ledger as records
 from sre_slack.storage.ledger import DeliveryStatus, InitialDelivery
-from tests.test_post_investigation_helpers import (
+from tests.posting import (
     FUNCTION,
     TENANT,
     deliver,

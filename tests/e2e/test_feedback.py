@@ -22,11 +22,11 @@ from sre_slack.contracts.investigation import parse_investigation_message
 from sre_slack.contracts.settings import get_settings
 from sre_slack.storage import keys
 from sre_slack.storage.items import from_item, to_item
-from tests.conftest import TEMPLATE
+from tests.fixtures import TEMPLATE
 from tests.support import call_http, form_body, run_install, signed_headers
 
 CHANNEL = "C0ALERTS"
-EXAMPLE = json.loads((Path(__file__).parents[1] / "events" / "investigation_completed.json").read_text())
+EXAMPLE = json.loads((Path(__file__).parents[2] / "events" / "investigation_completed.json").read_text())
 
 
 @pytest.fixture

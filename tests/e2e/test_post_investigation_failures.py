@@ -13,7 +13,7 @@ from sre_slack.storage import ledger as records
 from sre_slack.storage.installations import get_installation
 from sre_slack.storage.ledger import DeliveryStatus, InitialDelivery
 from sre_slack.storage.tenant_config import load_tenant_config, put_routing
-from tests.test_post_investigation_helpers import (
+from tests.posting import (
     TENANT,
     attempt,
     deliver,

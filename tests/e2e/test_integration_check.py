@@ -8,8 +8,7 @@ import json
 from sre_slack.storage import keys
 from sre_slack.storage.installations import InstallationStatus, mark_installation
 from sre_slack.storage.tenant_config import load_tenant_config, put_routing, record_channel_health
-from tests.support import call_http
-from tests.test_post_investigation_helpers import (
+from tests.posting import (
     TENANT,
     delivery,
     item,
@@ -17,6 +16,7 @@ from tests.test_post_investigation_helpers import (
     queue_messages,
     setup_tenant,
 )
+from tests.support import call_http
 
 PATH = "/clusters/production-us-east/test"
 

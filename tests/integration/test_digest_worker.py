@@ -19,9 +19,9 @@ from sre_slack.slack import token_cipher as crypto
 from sre_slack.storage import digest_markers as markers
 from sre_slack.storage.installations import InstallationStatus, get_installation, mark_installation
 from sre_slack.storage.tenant_config import load_tenant_config, put_routing
-from tests.conftest import TEMPLATE
+from tests.fixtures import TEMPLATE
+from tests.posting import queue_messages, redrive, visible_count
 from tests.support import run_install
-from tests.test_post_investigation_helpers import queue_messages, redrive, visible_count
 
 DAY = date(2026, 11, 26)
 

@@ -16,7 +16,7 @@ from sre_slack.contracts.settings import get_settings
 from sre_slack.storage import keys
 from sre_slack.storage.items import from_item, to_item
 from sre_slack.storage.tenant_config import put_routing
-from tests.conftest import TEMPLATE
+from tests.fixtures import TEMPLATE
 from tests.support import run_install
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"

@@ -13,8 +13,8 @@ from sre_slack.contracts.settings import get_settings
 from sre_slack.slack import directory as channel_directory
 from sre_slack.storage.installations import get_installation
 from sre_slack.storage.tenant_config import load_tenant_config
+from tests.posting import TENANT, queue_messages, setup_tenant
 from tests.support import call_http, run_install
-from tests.test_post_investigation_helpers import TENANT, queue_messages, setup_tenant
 
 TEST_PATH = "/clusters/production-us-east/test"
 ROUTING = {"default_channels": ["C0PROD"], "routes": []}

@@ -44,7 +44,7 @@ from sre_slack.blocks.text import (
 )
 from sre_slack.contracts.investigation import InvestigationCompleted, parse_investigation_message
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 HOSTILE = "<!channel> <@U1> <https://evil.example|click> <!here> <#C123>"
 INERT = ("<!channel>", "<@U1>", "<https://evil", "<!here>", "<#C123>")
 

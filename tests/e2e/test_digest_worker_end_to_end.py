@@ -13,10 +13,10 @@ import boto3
 
 from localdev.sqs_pump import SqsPump, scheduled_invocation_event
 from sre_slack.storage.tenant_config import put_routing
-from tests.conftest import TEMPLATE
+from tests.fixtures import TEMPLATE
 from tests.support import run_install
 
-EXAMPLE = json.loads((Path(__file__).parent.parent / "events" / "investigation_completed.json").read_text())
+EXAMPLE = json.loads((Path(__file__).parents[2] / "events" / "investigation_completed.json").read_text())
 
 
 def _investigation(n: int, *, fired_at: str, alert: str, severity: str, namespace: str | None, cluster: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sre_slack.blocks.feedback_line import RATING_LABELS
 from sre_slack.storage import keys
-from tests.test_post_investigation_helpers import (
+from tests.posting import (
     TENANT,
     deliver,
     delivery,

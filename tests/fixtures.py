@@ -1,0 +1,103 @@
+"""Fixtures, imported by the conftest of each tier that needs them: AWS emulated by moto (resources created
+from template.yaml itself, so the two never drift) and a real Slack Web API stand-in on loopback that slack_sdk
+talks to through SLACK_API_URL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from localdev.aws import Deployment, deploy
+from localdev.handlers import LocalFunctions
+from localdev.slack_standin import SlackStandIn
+from localdev.template import Template
+from sre_slack.aws import reset_clients
+from sre_slack.contracts.settings import reset_settings
+
+TEMPLATE = Template.load()
+PORTAL_URL = "https://portal.example.com"
+TEMPLATE_PARAMETERS = {
+    "PortalUrl": PORTAL_URL,
+    "JwtIssuer": "https://idp.example.com/",
+    "JwtAudience": "sre-portal",
+}
+
+
+@pytest.fixture(scope="session")
+def slack_server() -> Iterator[SlackStandIn]:
+    server = SlackStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slack(slack_server: SlackStandIn) -> Iterator[SlackStandIn]:
+    slack_server.reset()
+    yield slack_server
+    slack_server.reset()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> Iterator[Deployment]:
+    """A fresh emulated AWS account holding the template's resources, with every function's environment set."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AiSre/Slack")
+    serialize_moto(monkeypatch)
+    with mock_aws():
+        deployment = deploy(
+            TEMPLATE,
+            parameters={**TEMPLATE_PARAMETERS, "SlackApiUrl": slack_server.api_url,
+                        "SlackAuthorizeUrl": slack_server.authorize_url},
+            secret_values={"SlackCredentials": {
+                "client_id": slack_server.client_id,
+                "client_secret": slack_server.client_secret,
+                "signing_secret": slack_server.signing_secret,
+            }},
+        )
+        # Shared code called directly from tests sees the variables the functions agree on; handlers run with
+        # exactly their own. A name with different values per function (a function's own dead-letter queue)
+        # is left out rather than silently taking one function's value.
+        values: dict[str, set[str]] = {}
+        for logical_id in TEMPLATE.functions():
+            for name, value in deployment.function_env(logical_id).items():
+                values.setdefault(name, set()).add(value)
+        for name, candidates in values.items():
+            if len(candidates) == 1:
+                monkeypatch.setenv(name, candidates.pop())
+            else:
+                monkeypatch.delenv(name, raising=False)
+        reset_settings()
+        reset_clients()
+        yield deployment
+        reset_settings()
+        reset_clients()
+
+
+@pytest.fixture
+def functions(aws: Deployment) -> LocalFunctions:
+    """The template's functions, invoked like Lambda does (JSON in and out, their own environment)."""
+    return LocalFunctions(TEMPLATE, aws)
+
+
+def serialize_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto is not thread-safe (a transaction deep-copies a table while another thread writes to it); DynamoDB
+    is, per request. Handlers post from several threads, so the in-process emulator takes one request at a time."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.__call__
+    lock = threading.RLock()
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", call)
