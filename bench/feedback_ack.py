@@ -110,10 +110,11 @@ def _setup(slack) -> tuple[dict, dict[str, str]]:
     from localdev.template import Template
     from sre_slack.blocks.investigation import build_investigation_message
     from sre_slack.contracts.investigation import parse_investigation_message
-    from sre_slack.contracts.settings import get_settings, reset_settings
+    from sre_slack import container
+    from sre_slack.contracts.settings import get_settings
     from sre_slack.storage import keys
     from sre_slack.storage.installations import Installation, save_installation
-    from sre_slack.storage.items import to_item
+    from sre_slack.storage.table import to_item
 
     template = Template.load()
     deployment = deploy(template, parameters={
@@ -123,7 +124,7 @@ def _setup(slack) -> tuple[dict, dict[str, str]]:
                                            "signing_secret": slack.signing_secret}})
     function_env = deployment.function_env("FeedbackFunction")
     os.environ.update(function_env)
-    reset_settings()
+    container.reset()
     slack.add_channel("C0ALERTS", "alerts", bot_member=True)
     token = slack.issue_token("T0LOCAL")
     save_installation(Installation(tenant_id="t_bench", team_id="T0LOCAL", team_name="Local", bot_user_id="U0BOT",

@@ -136,9 +136,9 @@ class Sandbox:
         import boto3
 
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", self._count)  # type: ignore[union-attr]
-        from sre_slack.aws import reset_clients
+        from sre_slack import container
 
-        reset_clients()  # clients created from now on carry the hook
+        container.reset()  # clients created from now on carry the hook
 
     def _count(self, model, **_: object) -> None:
         self.dynamodb_calls[model.name] += 1

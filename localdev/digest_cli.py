@@ -42,29 +42,13 @@ _EXAMPLE: dict[tuple[str, str | None, str, str], tuple[int, ...]] = {
 _EXAMPLE_RATINGS = {"accurate": 9, "partially_accurate": 3, "needs_improvement": 1}
 
 
-def _table() -> str:
-    from sre_slack.contracts.settings import get_settings
-
-    return get_settings().table_name
-
-
 def write_day_counts(tenant_id: str, day: date, counters: Mapping[str, int]) -> None:
     """Add these counters (`total`, `sev#critical`, `ns#payments`, ...) to the tenant's item of `day`."""
-    from sre_slack.aws import dynamodb
     from sre_slack.storage import keys
-    from sre_slack.storage.items import to_attr, to_item
+    from sre_slack.storage.table import table
 
-    if not counters:
-        return
-    names = {f"#a{i}": name for i, name in enumerate(counters)}
-    values = {f":v{i}": to_attr(value) for i, value in enumerate(counters.values())}
-    dynamodb().update_item(
-        TableName=_table(),
-        Key=to_item(keys.counts_key(tenant_id, day)),
-        UpdateExpression="ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(counters))),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-    )
+    if counters:
+        table().update(keys.counts_key(tenant_id, day), add=dict(counters))
 
 
 def alert_counters(severity: str, namespace: str | None, alert: str, cluster: str, times: int = 1) -> dict[str, int]:
@@ -123,14 +107,15 @@ def run_against_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: 
 
     from localdev.aws import DEFAULT_STACK_NAME
     from localdev.sandbox import REGION, Ports, use_local_aws
-    from sre_slack.aws import reset_clients
-    from sre_slack.services.digest_fanout import DigestJob
-    from sre_slack.storage import digest_markers as markers
+    from sre_slack import container
+    from sre_slack.contracts.digest import DigestJob
+    from sre_slack.services.digest import marker_key
+    from sre_slack.storage import ledger
     from sre_slack.storage.tenant_config import load_tenant_config
 
     use_local_aws(Ports())
     os.environ["TABLE_NAME"] = f"{DEFAULT_STACK_NAME}-SlackTable"
-    reset_clients()
+    container.reset()
     if seed:
         seed_example(tenant_id, day)
         print(f"example counters written for {tenant_id}, {day - timedelta(days=7)} .. {day}")
@@ -152,9 +137,9 @@ def run_against_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: 
     pending = set(channels)
     while pending and time.monotonic() < deadline:
         for channel in sorted(pending):
-            marker = markers.get_marker(tenant_id, day, channel)
-            if marker and marker.get("status") not in (None, "posting"):
-                print(f"{channel}: {marker['status']} {marker.get('ts') or marker.get('reason') or ''}".rstrip())
+            marker = ledger.get(marker_key(tenant_id, day, channel), channel)
+            if marker and marker.status != "posting":
+                print(f"{channel}: {marker.status} {marker.ts or marker.reason or ''}".rstrip())
                 pending.discard(channel)
         time.sleep(0.5)
     for channel in sorted(pending):
@@ -169,7 +154,7 @@ def run_in_process(day: date, *, tenant_id: str = EXAMPLE_TENANT) -> int:
     from localdev.handlers import LocalFunctions
     from localdev.in_process import in_process_sandbox
     from localdev.sqs_pump import sqs_record
-    from sre_slack.services.digest_fanout import DigestJob
+    from sre_slack.contracts.digest import DigestJob
 
     with in_process_sandbox(["DigestWorkerFunction"]) as sandbox:
         slack, deployment, template = sandbox.slack, sandbox.deployment, sandbox.template
@@ -177,7 +162,10 @@ def run_in_process(day: date, *, tenant_id: str = EXAMPLE_TENANT) -> int:
         seed_example(tenant_id, day)
         print(render_text(tenant_id, day), end="\n\n")
 
+        now_ms = str(int(time.time() * 1000))
         sqs_message = {"MessageId": "local-1", "ReceiptHandle": "local-1", "MD5OfBody": "",
+                       "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now_ms, "SenderId": "local",
+                                      "ApproximateFirstReceiveTimestamp": now_ms},
                        "Body": DigestJob(tenant_id=tenant_id, day=day).to_body()}
         event = {"Records": [sqs_record(sqs_message, queue_arn=deployment.queue_arn("DigestQueue"),
                                         region=deployment.region)]}
@@ -195,11 +183,12 @@ def run_in_process(day: date, *, tenant_id: str = EXAMPLE_TENANT) -> int:
 
 def install_example_tenant(slack: Any, tenant_id: str, *, channel: str, team_id: str = "T0LOCAL") -> None:
     """An active installation (token issued by the stand-in) routing the digest to `channel`."""
-    from sre_slack.storage.installations import Installation, save_installation
+    from sre_slack.services.installation import store_installation
+    from sre_slack.storage.installations import Installation
     from sre_slack.storage.tenant_config import put_routing
 
     token = slack.issue_token(team_id)
-    save_installation(
+    store_installation(
         Installation(tenant_id=tenant_id, team_id=team_id, team_name="Local Dev Workspace", bot_user_id="U0BOT",
                      scopes=("chat:write", "chat:write.public", "channels:read", "groups:read"),
                      installed_at=int(time.time())),

@@ -108,11 +108,20 @@ def load_handler(
         return function
 
 
+def _forget_product_settings() -> None:
+    # The product reads its settings once per container (Lambda's environment never changes); here several
+    # functions share one process, so the cached settings are dropped whenever the environment switches.
+    settings = sys.modules.get("sre_slack.contracts.settings")
+    if settings is not None:
+        settings.get_settings.cache_clear()
+
+
 @contextlib.contextmanager
 def apply_env(env: Mapping[str, str]) -> Iterator[None]:
     """Set these variables for the duration of the block, then restore exactly what was there before."""
     previous = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
+    _forget_product_settings()
     try:
         yield
     finally:
@@ -121,6 +130,7 @@ def apply_env(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        _forget_product_settings()
 
 
 def lambda_runtime_env(deployment: Deployment, logical_id: str) -> dict[str, str]:

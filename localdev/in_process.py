@@ -25,8 +25,7 @@ def in_process_sandbox(functions: Iterable[str], *, log_level: str = "WARNING") 
     """Deploy the template into moto's in-process mock and set the named functions' environment."""
     from moto import mock_aws
 
-    from sre_slack.aws import reset_clients
-    from sre_slack.contracts.settings import reset_settings
+    from sre_slack import container
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                        "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true",
@@ -43,6 +42,5 @@ def in_process_sandbox(functions: Iterable[str], *, log_level: str = "WARNING") 
         )
         for logical_id in functions:
             os.environ.update(deployment.function_env(logical_id))
-        reset_settings()
-        reset_clients()
+        container.reset()
         yield InProcess(template, deployment, slack)

@@ -15,8 +15,7 @@ from localdev.aws import Deployment, deploy
 from localdev.handlers import LocalFunctions
 from localdev.slack_standin import SlackStandIn
 from localdev.template import Template
-from sre_slack.aws import reset_clients
-from sre_slack.contracts.settings import reset_settings
+from sre_slack import container
 
 TEMPLATE = Template.load()
 PORTAL_URL = "https://portal.example.com"
@@ -75,11 +74,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> Iterator
                 monkeypatch.setenv(name, candidates.pop())
             else:
                 monkeypatch.delenv(name, raising=False)
-        reset_settings()
-        reset_clients()
+        container.reset()
         yield deployment
-        reset_settings()
-        reset_clients()
+        container.reset()
 
 
 @pytest.fixture

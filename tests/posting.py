@@ -14,7 +14,7 @@ import boto3
 from localdev.sqs_pump import SqsPump, sqs_record
 from sre_slack.contracts.settings import get_settings
 from sre_slack.storage import keys
-from sre_slack.storage.items import from_item, to_item
+from sre_slack.storage.table import from_item, to_item
 from sre_slack.storage.tenant_config import put_routing
 from tests.fixtures import TEMPLATE
 from tests.support import run_install

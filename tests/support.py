@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -14,6 +15,8 @@ from slack_sdk.signature import SignatureVerifier
 from localdev.gateway import build_http_event
 from localdev.handlers import LocalFunctions
 from localdev.slack_standin import SlackStandIn
+from sre_slack.storage import keys, ledger
+from sre_slack.storage.table import table
 
 API_DOMAIN = "api.example.com"
 ROUTE_FUNCTIONS = {
@@ -122,3 +125,17 @@ def signed_headers(body: str | bytes, secret: str, *, timestamp: int | None = No
 
 def form_body(payload: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
+
+
+def digest_marker(tenant: str, day: date | str, channel: str) -> dict[str, Any] | None:
+    """The ledger delivery of one channel's digest, as stored."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return table().get(keys.digest_marker_key(tenant, day, channel))
+
+
+def claim_digest(tenant: str, day: date | str, channel: str, *, lease_until: float) -> None:
+    """What an invocation that claimed a channel's digest left behind (alive, or dead once the lease passed)."""
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    claimed = ledger.claim(keys.digest_marker_key(tenant, day, channel), channel,
+                           ledger.Attempt("other-invocation", lease_until), when_absent=True)
+    assert claimed.claimed

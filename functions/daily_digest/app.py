@@ -1,11 +1,10 @@
 """Daily digest fan-out (EventBridge `cron(0 9 * * ? *)`): one job per tenant with an active installation.
 
-"Now" is the event's `time`, so a late or replayed event reports the day it was scheduled for. Tenants come from
-the sparse ActiveInstallations index (no scan); jobs go to the digest queue ten per request.
+"Now" is the event's `time`, so a late or replayed event reports the day it was scheduled for.
 
 EventBridge delivers at least once and retries a failed invocation with the same event: Powertools idempotency
 on the event id turns a second delivery into the first one's answer instead of 10,000 duplicate jobs. A fan-out
-that failed half-way is not recorded as done, so its retry enqueues again (the worker's per-channel markers make
+that failed half-way is not recorded as done, so its retry enqueues again (each channel's ledger delivery makes
 the duplicates harmless); a different event for the same day (a manual replay) runs again for the same reason.
 """
 
@@ -16,13 +15,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sre_slack.aws import BOTO_CONFIG
+from sre_slack.contracts.digest import ScheduleEvent
 from sre_slack.contracts.settings import get_settings
 from sre_slack.observability import get_logger
-from sre_slack.services.digest_fanout import enqueue_jobs, event_time, report_day
-from sre_slack.storage.installations import active_tenants
+from sre_slack.services.digest import fan_out
 
 logger = get_logger()
-persistence = DynamoDBPersistenceLayer(table_name=get_settings().require("idempotency_table_name"))
+settings = get_settings().check("table_name", "idempotency_table_name", "digest_queue_url")
+persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto_config=BOTO_CONFIG)
 # A retry comes within minutes; a day's record is plenty and keeps the table small.
 config = IdempotencyConfig(event_key_jmespath="id", raise_on_no_idempotency_key=True, expires_after_seconds=86_400)
 
@@ -34,13 +35,13 @@ class FanOutIncomplete(RuntimeError):
 @logger.inject_lambda_context(clear_state=True)
 @idempotent(persistence_store=persistence, config=config)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    now = event_time(event)
-    day = report_day(now)
-    logger.append_keys(report_day=day.isoformat(), scheduled_at=now.isoformat())
-    result = enqueue_jobs(active_tenants(), day, get_settings().require("digest_queue_url"))
+    schedule = ScheduleEvent.parse(event)
+    day = schedule.report_day
+    logger.append_keys(report_day=day.isoformat(), scheduled_at=schedule.fired_at.isoformat())
+    result = fan_out(day, settings.digest_queue_url)
     logger.info("digest jobs enqueued", jobs=result.sent, failed=len(result.failed), requests=result.requests)
     if result.failed:
-        logger.error("digest jobs not enqueued", tenants=sorted(result.failed)[:50], errors=sorted(
-            set(result.failed.values())))
+        logger.error("digest jobs not enqueued", tenants=sorted(result.failed)[:50],
+                     errors=sorted(set(result.failed.values())))
         raise FanOutIncomplete(f"{len(result.failed)} digest jobs could not be enqueued")
     return {"day": day.isoformat(), "jobs": result.sent}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import boto3
 import pytest
 
 from localdev.digest_cli import install_example_tenant
 from localdev.sqs_pump import scheduled_invocation_event
+from sre_slack.contracts.digest import DigestJob
+from sre_slack.queues.sender import send_messages
 from sre_slack.storage.installations import InstallationStatus, mark_installation
 from tests.support import run_install
 
@@ -112,14 +114,11 @@ class _FlakySqs:
 
 
 def test_entries_refused_for_a_passing_reason_are_sent_again_and_the_rest_reported():
-    from datetime import date
-
-    from sre_slack.services.digest_fanout import enqueue_jobs
-
     sqs = _FlakySqs({"t_throttled": [False], "t_bad": [True], "t_down": [False, False, False]})
     tenants = ["t_ok", "t_throttled", "t_bad", "t_down", "t_ok"]
+    jobs = [(tenant, DigestJob(tenant_id=tenant, day=date(2026, 11, 26)).to_body()) for tenant in tenants]
 
-    result = enqueue_jobs(tenants, date(2026, 11, 26), "queue", sqs=sqs)
+    result = send_messages("queue", jobs, client=sqs)
 
     assert sorted(json.loads(b)["tenant_id"] for b in sqs.bodies) == ["t_ok", "t_throttled"]
     assert result.sent == 2

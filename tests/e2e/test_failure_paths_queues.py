@@ -6,16 +6,15 @@ answer it understands (never a 500 with a stack trace)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 
 from localdev.sqs_pump import scheduled_invocation_event
-from sre_slack.aws import reset_clients
+from sre_slack import container
+from sre_slack.contracts.digest import DigestJob
 from sre_slack.contracts.settings import get_settings
-from sre_slack.services.digest_fanout import DigestJob
-from sre_slack.storage import digest_markers as markers
 from sre_slack.storage.installations import get_installation
 from sre_slack.storage.tenant_config import put_routing
 from tests.e2e.test_feedback import CHANNEL, _click_payload, _post_payload, post_investigation
@@ -30,7 +29,7 @@ from tests.posting import (
     setup_tenant,
     visible_count,
 )
-from tests.support import call_http, run_install, signed_headers
+from tests.support import call_http, digest_marker, run_install, signed_headers
 
 INV = "inv_01JD4X8Y2Z"
 DAY = "2026-11-26"
@@ -129,7 +128,7 @@ def test_ambiguous_digest_without_a_dead_letter_queue_fails_the_job_and_is_not_p
     [first] = pump(aws, failed_visibility_timeout=0).run_once()
 
     assert first.failed_ids == (job_id,)
-    assert markers.get_marker(TENANT, date.fromisoformat(DAY), "C0DIGEST")["status"] == "posting"
+    assert digest_marker(TENANT, DAY, "C0DIGEST")["status"] == "posting"
 
     [second] = pump(aws, failed_visibility_timeout=0).run_once()
 
@@ -214,7 +213,7 @@ def _empty_the_credentials_secret(aws) -> None:
     boto3.client("secretsmanager").put_secret_value(
         SecretId=aws.ref("SlackCredentials"),
         SecretString=json.dumps({"client_id": "", "client_secret": "", "signing_secret": ""}))
-    reset_clients()  # drops the cached secret, as the 5-minute cache would
+    container.reset()  # drops the cached secret, as the 5-minute cache would
 
 
 def test_events_with_an_empty_credentials_secret_are_refused_and_change_nothing(functions, slack, aws):

@@ -21,7 +21,7 @@ from sre_slack.blocks.investigation import build_investigation_message
 from sre_slack.contracts.investigation import parse_investigation_message
 from sre_slack.contracts.settings import get_settings
 from sre_slack.storage import keys
-from sre_slack.storage.items import from_item, to_item
+from sre_slack.storage.table import from_item, to_item
 from tests.fixtures import TEMPLATE
 from tests.support import call_http, form_body, run_install, signed_headers
 

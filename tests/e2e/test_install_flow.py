@@ -12,11 +12,10 @@ import boto3
 import pytest
 
 from sre_slack.contracts.settings import get_settings
-from sre_slack.slack import token_cipher as crypto
 from sre_slack.slack import tokens
 from sre_slack.storage import keys
 from sre_slack.storage.installations import get_installation
-from sre_slack.storage.items import to_item
+from sre_slack.storage.table import to_item
 from tests.fixtures import PORTAL_URL
 from tests.support import call_http, cookie_pair, run_install
 
@@ -48,7 +47,7 @@ def test_install_happy_path_stores_encrypted_installation(functions, slack):
     # At rest the token is KMS ciphertext; decrypted, it is a token Slack accepts for that team.
     raw = json.dumps(_raw_item("t_acme"))
     assert "xoxb-" not in raw
-    token = crypto.decrypt_token("t_acme", installation.token_ciphertext)
+    token = tokens.decrypt_token("t_acme", installation.token_ciphertext)
     assert token in slack.tokens_for("T0LOCAL")
 
 
@@ -181,8 +180,8 @@ def test_two_tenants_installing_the_same_workspace_keep_separate_records(functio
     assert globex.team_id == acme.team_id == "T0LOCAL"
     # A ciphertext is bound to its tenant by the encryption context.
     with pytest.raises(Exception, match="InvalidCiphertext"):
-        crypto.clear_cache()
-        crypto.decrypt_token("t_globex", acme.token_ciphertext)
+        tokens.decrypted_tokens.clear()
+        tokens.decrypt_token("t_globex", acme.token_ciphertext)
 
 
 def test_install_without_tenant_claim_is_forbidden(functions, slack):
@@ -196,7 +195,7 @@ def test_no_token_or_secret_in_logs(functions, slack, capsys, caplog):
     slack.token_rotation = True
     run_install(functions, slack)
     installation = get_installation("t_acme")
-    token = crypto.decrypt_token("t_acme", installation.token_ciphertext)
+    token = tokens.decrypt_token("t_acme", installation.token_ciphertext)
     slack.fail_next("oauth.v2.access", error="invalid_code")
     run_install(functions, slack, tenant="t_other")
     output = capsys.readouterr()
@@ -211,13 +210,13 @@ def test_rotating_token_is_refreshed_before_expiry(functions, slack):
     slack.expires_in = 3600  # inside the two-hour refresh window
     run_install(functions, slack)
     before = get_installation("t_acme")
-    old_token = crypto.decrypt_token("t_acme", before.token_ciphertext)
+    old_token = tokens.decrypt_token("t_acme", before.token_ciphertext)
 
     token = tokens.bot_token(before)
 
     after = get_installation("t_acme")
     assert token != old_token
-    assert crypto.decrypt_token("t_acme", after.token_ciphertext) == token
+    assert tokens.decrypt_token("t_acme", after.token_ciphertext) == token
     assert after.token_version == before.token_version + 1
     assert after.token_expires_at > before.token_expires_at - 5
 
@@ -242,7 +241,7 @@ def test_concurrent_rotations_settle_on_one_stored_token(functions, slack):
     for t in threads:
         t.join()
     assert not errors
-    stored = crypto.decrypt_token("t_acme", get_installation("t_acme").token_ciphertext)
+    stored = tokens.decrypt_token("t_acme", get_installation("t_acme").token_ciphertext)
     valid = set(slack.tokens_for("T0LOCAL"))
     assert stored in valid
     assert all(token in valid for token in results)
@@ -251,12 +250,12 @@ def test_concurrent_rotations_settle_on_one_stored_token(functions, slack):
 
 def _empty_the_credentials_secret(aws) -> None:
     """The state right after the first deploy, before the operator filled the secret (README: Deploying)."""
-    from sre_slack.aws import reset_clients
+    from sre_slack import container
 
     boto3.client("secretsmanager").put_secret_value(
         SecretId=aws.ref("SlackCredentials"),
         SecretString=json.dumps({"client_id": "", "client_secret": "", "signing_secret": ""}))
-    reset_clients()  # drops the cached secret, as the 5-minute cache would
+    container.reset()  # drops the cached secret, as the 5-minute cache would
 
 
 def test_unconfigured_app_sends_the_admin_back_with_a_reason_and_keeps_the_link(aws, functions, slack):
@@ -274,9 +273,9 @@ def test_unconfigured_app_sends_the_admin_back_with_a_reason_and_keeps_the_link(
         SecretId=aws.ref("SlackCredentials"),
         SecretString=json.dumps({"client_id": slack.client_id, "client_secret": slack.client_secret,
                                  "signing_secret": slack.signing_secret}))
-    from sre_slack.aws import reset_clients
+    from sre_slack import container
 
-    reset_clients()
+    container.reset()
     reopened = call_http(functions, "GET", "/slack/oauth/start", query={"state": state})
     assert reopened.location.startswith(slack.authorize_url)
     assert reopened.cookies

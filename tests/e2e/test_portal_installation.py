@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from sre_slack.slack import directory as channel_directory
-from sre_slack.slack import token_cipher as crypto
+from sre_slack.slack import tokens
 from sre_slack.storage.installations import InstallationStatus, get_installation, mark_installation
 from sre_slack.storage.tenant_config import load_tenant_config, record_channel_health
 from tests.support import call_http, run_install
@@ -33,7 +33,7 @@ def status(functions, tenant: str = "t_acme"):
 
 def bot_token_of(tenant: str) -> str:
     installation = get_installation(tenant)
-    return crypto.decrypt_token(tenant, installation.token_ciphertext)
+    return tokens.decrypt_token(tenant, installation.token_ciphertext)
 
 
 def test_without_an_installation_the_portal_sees_not_installed(functions, slack):

@@ -9,8 +9,10 @@ import time
 
 from localdev.lambda_context import LambdaContext
 from sre_slack.contracts.investigation import parse_investigation_message
-from sre_slack.storage import ledger as records
-from sre_slack.storage.ledger import DeliveryStatus, InitialDelivery
+from sre_slack.domain.delivery_policy import DeliveryStatus
+from sre_slack.storage import investigations
+from sre_slack.storage.investigations import InitialDelivery
+from sre_slack.storage.ledger import Attempt
 from tests.posting import (
     FUNCTION,
     TENANT,
@@ -65,8 +67,8 @@ def test_two_concurrent_deliveries_post_once(functions, slack, aws):
 def _left_behind(lease_until: float) -> None:
     """What an invocation that claimed the channel and then died (Lambda timeout) leaves in DynamoDB."""
     inv = parse_investigation_message(json.dumps(example()))
-    assert records.record_first_sighting(TENANT, inv, [InitialDelivery("C0PROD", DeliveryStatus.POSTING)],
-                                         attempt_id="dead-attempt", lease_until=lease_until)
+    assert investigations.record_first_sighting(TENANT, inv, [InitialDelivery("C0PROD", DeliveryStatus.POSTING)],
+                                                attempt=Attempt("dead-attempt", lease_until))
 
 
 def test_retry_after_an_interrupted_post_never_posts_twice(functions, slack, aws):
@@ -95,9 +97,11 @@ def test_invocation_without_time_left_does_not_start_a_post(functions, slack, aw
     event = lambda_event(aws, example())
     answer = _invoke(functions, aws, event, timeout_seconds=3)
 
+    # Too little time to claim, post and record: the record is not started at all, nothing is claimed, and it
+    # comes back (after a second, not after the whole visibility timeout).
     assert len(answer["batchItemFailures"]) == 1
     assert slack.calls_to("chat.postMessage") == []
-    assert delivery(INV, "C0PROD")["status"] == "retry"
+    assert delivery(INV, "C0PROD") is None
 
     _invoke(functions, aws, event)
     assert len(slack.messages("C0PROD")) == 1

@@ -8,10 +8,11 @@ import time
 from typing import Any
 
 from sre_slack.contracts.investigation import parse_investigation_message
-from sre_slack.storage import keys
-from sre_slack.storage import ledger as records
+from sre_slack.domain.delivery_policy import DeliveryStatus
+from sre_slack.storage import investigations, keys
 from sre_slack.storage.installations import get_installation
-from sre_slack.storage.ledger import DeliveryStatus, InitialDelivery
+from sre_slack.storage.investigations import InitialDelivery
+from sre_slack.storage.ledger import Attempt
 from sre_slack.storage.tenant_config import load_tenant_config, put_routing
 from tests.posting import (
     TENANT,
@@ -131,8 +132,8 @@ def test_connection_dropped_mid_post_is_unknown_not_reposted(functions, slack, a
 def _claim_left_by_a_dead_invocation() -> None:
     """What an invocation that claimed the channel and then died (Lambda timeout) leaves behind."""
     inv = parse_investigation_message(json.dumps(example()))
-    assert records.record_first_sighting(TENANT, inv, [InitialDelivery("C0PROD", DeliveryStatus.POSTING)],
-                                         attempt_id="dead-attempt", lease_until=time.time() - 1)
+    assert investigations.record_first_sighting(TENANT, inv, [InitialDelivery("C0PROD", DeliveryStatus.POSTING)],
+                                                attempt=Attempt("dead-attempt", time.time() - 1))
 
 
 def test_stale_claim_is_unknown_and_lands_in_the_dead_letter_queue(functions, slack, aws):

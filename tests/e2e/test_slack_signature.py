@@ -13,7 +13,7 @@ from localdev.gateway import build_http_event
 from sre_slack.contracts.settings import get_settings
 from sre_slack.slack.signing import InvalidSignature, signature_is_valid, verify_event
 from sre_slack.storage import keys
-from sre_slack.storage.items import to_item
+from sre_slack.storage.table import to_item
 from tests.support import call_http, form_body, signed_headers
 
 # Slack's published example (shared README, checked against Slack's documentation).

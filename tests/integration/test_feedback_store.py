@@ -11,7 +11,7 @@ import pytest
 from sre_slack.contracts.settings import get_settings
 from sre_slack.storage import keys
 from sre_slack.storage import ratings as store
-from sre_slack.storage.items import from_item, to_item
+from sre_slack.storage.table import from_item, to_item
 
 DAY1 = datetime(2026, 11, 26, 23, 59, tzinfo=UTC)
 DAY2 = datetime(2026, 11, 27, 0, 1, tzinfo=UTC)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import warnings
 from functools import lru_cache
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit
 
 # Slack tokens (bot, user, app, config, rotating "xoxe." prefixed and refresh tokens), Slack's signature header
 # value and bearer credentials.
@@ -52,3 +54,12 @@ def get_metrics() -> Metrics:
     # Many invocations legitimately record nothing (a redelivery, an ignored click): not worth a warning each.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     return Metrics()
+
+
+_METRICS_LOCK = threading.Lock()
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add to a count metric; safe from the worker threads of a batch (Powertools' metric set is not)."""
+    with _METRICS_LOCK:
+        get_metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -1,7 +1,8 @@
-"""API Gateway HTTP API (payload 2.0) plumbing shared by the HTTP functions.
+"""API Gateway HTTP API (payload 2.0) plumbing shared by the HTTP functions: a Powertools resolver whose failures
+are JSON errors, the tenant from the JWT, JSON bodies.
 
 Errors follow CONTRACT.md: JSON `{"error": "<code>", "message": "<human text>"}` with a 4xx status. The tenant
-comes from the JWT authorizer's `tenant_id` claim only, never from the body or the path.
+comes from the JWT authorizer's claim (`tenant_id`, or JWT_TENANT_CLAIM) only, never from the body or the path.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from sre_slack.contracts.settings import get_settings
 from sre_slack.observability import get_logger
 
 
@@ -40,10 +41,11 @@ def error_response(status: int, code: str, message: str, *, headers: dict[str, s
 def tenant_id(event: APIGatewayProxyEventV2) -> str:
     authorizer = event.request_context.authorizer
     claims = authorizer.jwt_claim if authorizer else None
-    tenant = (claims or {}).get("tenant_id")
+    claim = get_settings().jwt_tenant_claim
+    tenant = (claims or {}).get(claim)
     if not isinstance(tenant, str) or not tenant.strip():
         # The authorizer let the request in, but the identity provider did not put a tenant in the token.
-        raise ApiError(403, "no_tenant", "the access token carries no tenant_id claim")
+        raise ApiError(403, "no_tenant", f"the access token carries no {claim} claim")
     return tenant.strip()
 
 
@@ -78,4 +80,3 @@ def new_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-__all__ = ["ApiError", "Router", "error_response", "json_response", "new_resolver", "parse_json_body", "tenant_id"]

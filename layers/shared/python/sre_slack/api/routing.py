@@ -15,11 +15,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import ValidationError
 
-from sre_slack.api.channels import active_token, slack_failure_error
 from sre_slack.api.resolver import ApiError, json_response, tenant_id
 from sre_slack.contracts.routing import RoutingDocument, validation_error_body
 from sre_slack.services.routing_config import RoutingRejected, StoredRouting, save_routing, stored_routing
-from sre_slack.slack import directory as channel_directory
 from sre_slack.storage.tenant_config import load_tenant_config
 
 router = Router()
@@ -58,15 +56,10 @@ def put_routing() -> Response:
         document = RoutingDocument.model_validate_json(_raw_body())
     except ValidationError as exc:
         return json_response(400, validation_error_body(exc))
-    config = load_tenant_config(tenant)
-    token = active_token(config.installation)
-    assert config.installation is not None
     try:
-        stored = save_routing(config, document, token)
+        stored = save_routing(tenant, document)
     except RoutingRejected as exc:
         return json_response(400, exc.body())
-    except channel_directory.SlackCallFailed as exc:
-        raise slack_failure_error(config.installation, exc.failure) from exc
     body = dict(stored.document)
     if stored.warnings:
         body["warnings"] = [warning.to_json() for warning in stored.warnings]

@@ -108,15 +108,6 @@ def build_view(context: ModalContext) -> dict[str, Any]:
     }
 
 
-def open_modal(token: str, trigger_id: str, context: ModalContext) -> str:
-    """views.open; returns the view id. Raises the Slack error (the caller logs it and carries on)."""
-    from sre_slack.slack.client import write_client
-
-    # views.open is not idempotent either (a retried call would hit an already used trigger): no retries.
-    response = write_client(token, timeout=2).views_open(trigger_id=trigger_id, view=build_view(context))
-    return str((response.get("view") or {}).get("id") or "")
-
-
 def read_submission(view: View) -> Submission | dict[str, str]:
     """The reason and details entered, or the errors to show next to the inputs ({block_id: message})."""
     values = view.state.values

@@ -10,14 +10,15 @@ Two kinds of messages end there with a reason (docs/posting.md, docs/digest.md):
   the pipelines then post it once more to the listed channels, and only if they are still `unknown` with the
   same `source_message_id` (the redrive consumes it: a second redrive posts nothing).
 
-The queue is the function's own DEAD_LETTER_QUEUE_URL (config.Settings.dead_letter_queue_url).
+The queue is the function's own DEAD_LETTER_QUEUE_URL (Settings.dead_letter_queue_url).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from sre_slack import aws
 
 REASON = "reason"
 SOURCE_MESSAGE_ID = "source_message_id"
@@ -29,23 +30,13 @@ REASON_MAX_CHARS = 1000
 
 
 class DeadLetterQueueMissing(RuntimeError):
-    """DEAD_LETTER_QUEUE_URL is not set: the copy cannot be made (the record must fail instead)."""
+    """The function has no DEAD_LETTER_QUEUE_URL: the copy cannot be made (the record must fail instead)."""
 
 
-def dead_letter_queue_url() -> str:
-    from sre_slack.contracts.settings import get_settings
-
-    return get_settings().dead_letter_queue_url
-
-
-def send_to_dead_letter_queue(body: str, *, reason: str, source_message_id: str,
+def send_to_dead_letter_queue(queue_url: str, body: str, *, reason: str, source_message_id: str,
                               unknown_channels: Iterable[str] = ()) -> str:
-    """Copy `body` to the function's dead-letter queue with `reason`, `source_message_id` and (when given)
-    `unknown_channels` attributes. Returns the copy's message id; raises `DeadLetterQueueMissing` when the
-    function has no DEAD_LETTER_QUEUE_URL."""
-    from sre_slack.aws import sqs
-
-    queue_url = dead_letter_queue_url()
+    """Copy `body` to the dead-letter queue with `reason`, `source_message_id` and (when given) `unknown_channels`
+    attributes. Returns the copy's message id; raises `DeadLetterQueueMissing` without a queue URL."""
     if not queue_url:
         raise DeadLetterQueueMissing("DEAD_LETTER_QUEUE_URL is not set")
     attributes: dict[str, dict[str, str]] = {
@@ -55,7 +46,7 @@ def send_to_dead_letter_queue(body: str, *, reason: str, source_message_id: str,
     channels = ",".join(dict.fromkeys(unknown_channels))
     if channels:  # SQS refuses empty attribute values
         attributes[UNKNOWN_CHANNELS] = {"DataType": "String", "StringValue": channels}
-    response = sqs().send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
+    response = aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body, MessageAttributes=attributes)
     return str(response.get("MessageId", ""))
 
 
@@ -76,25 +67,13 @@ class Redrive:
         return channel in self.channels
 
 
-def _string_value(attribute: Any) -> str:
-    if not isinstance(attribute, Mapping):
-        return ""
-    # Lambda's SQS event spells it stringValue; SQS's ReceiveMessage StringValue.
-    return str(attribute.get("stringValue") or attribute.get("StringValue") or "")
-
-
-def redrive_of(message_attributes: Mapping[str, Any] | None) -> Redrive | None:
-    """The redrive a record carries, from its message attributes (Lambda event or ReceiveMessage format);
-    None for every ordinary message, and for dead-lettered copies of any other kind (malformed messages)."""
-    attributes = message_attributes or {}
-    if not _string_value(attributes.get(REASON)).startswith(DELIVERY_UNKNOWN):
+def redrive_of(attributes: Mapping[str, str]) -> Redrive | None:
+    """The redrive a record carries, from its message attributes' string values; None for every ordinary message,
+    and for dead-lettered copies of any other kind (malformed messages)."""
+    if not attributes.get(REASON, "").startswith(DELIVERY_UNKNOWN):
         return None
-    source = _string_value(attributes.get(SOURCE_MESSAGE_ID))
-    channels = frozenset(c.strip() for c in _string_value(attributes.get(UNKNOWN_CHANNELS)).split(",") if c.strip())
+    source = attributes.get(SOURCE_MESSAGE_ID, "")
+    channels = frozenset(c.strip() for c in attributes.get(UNKNOWN_CHANNELS, "").split(",") if c.strip())
     if not source or not channels:
         return None
     return Redrive(source, channels)
-
-
-__all__ = ["DELIVERY_UNKNOWN", "DeadLetterQueueMissing", "Redrive", "delivery_unknown_reason", "redrive_of",
-           "send_to_dead_letter_queue"]

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from sre_slack.blocks import modal
 from sre_slack.blocks.feedback_line import (
     FEEDBACK_BLOCK_ID,
@@ -24,6 +26,7 @@ from sre_slack.blocks.feedback_line import (
     parse_feedback_value,
     rating_for_action_id,
 )
+from sre_slack.blocks.investigation import SlackMessage
 from sre_slack.contracts.slack_payloads import (
     BlockActions,
     InvalidPayload,
@@ -33,7 +36,12 @@ from sre_slack.contracts.slack_payloads import (
     parse_interaction,
 )
 from sre_slack.observability import get_logger, get_metrics
+from sre_slack.slack.client import write_client
+from sre_slack.slack.errors import classify
+from sre_slack.slack.interactivity import open_view, tell_user
+from sre_slack.slack.poster import update_message
 from sre_slack.slack.signing import SlackRequest
+from sre_slack.slack.tokens import TokenUnavailable, bot_token
 from sre_slack.storage import ratings as store
 from sre_slack.storage.installations import Installation, get_installation
 
@@ -142,14 +150,7 @@ def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retr
 
 def _tell_rater(response_url: str | None, text: str) -> None:
     """An ephemeral note to the person who clicked (only they see it), best effort."""
-    if not response_url:
-        return
-    from slack_sdk.webhook import WebhookClient
-
-    try:
-        WebhookClient(response_url, timeout=2).send(text=text, response_type="ephemeral", replace_original=False)
-    except Exception as exc:  # nothing more we can do within the 3 s
-        get_logger().warning("could not tell the rater", error=type(exc).__name__)
+    tell_user(response_url, text)
 
 
 def _is_test_message(message: PayloadMessage | None) -> bool:
@@ -158,8 +159,6 @@ def _is_test_message(message: PayloadMessage | None) -> bool:
 
 
 def _token(installation: Installation) -> str | None:
-    from sre_slack.slack.tokens import TokenUnavailable, bot_token
-
     try:
         return bot_token(installation)
     except TokenUnavailable as exc:
@@ -168,10 +167,8 @@ def _token(installation: Installation) -> str | None:
 
 
 def _open_modal(token: str, trigger_id: str, context: modal.ModalContext) -> None:
-    from sre_slack.slack.errors import classify
-
     try:
-        view_id = modal.open_modal(token, trigger_id, context)
+        view_id = open_view(token, trigger_id, modal.build_view(context))
     except Exception as exc:  # the rating still counts without the modal
         get_logger().warning("feedback modal not opened", failure=classify(exc).describe())
         return
@@ -179,8 +176,6 @@ def _open_modal(token: str, trigger_id: str, context: modal.ModalContext) -> Non
 
 
 def _emit_metric(rating: str) -> None:
-    from aws_lambda_powertools.metrics import MetricUnit
-
     metrics = get_metrics()
     metrics.add_dimension(name="rating", value=rating)
     metrics.add_metric(name=METRIC_NAME, unit=MetricUnit.Count, value=1)
@@ -201,14 +196,10 @@ def with_feedback_line(blocks: list[dict[str, Any]], summary: FeedbackSummary) -
 
 def _update_message(token: str, channel_id: str, message_ts: str, message: PayloadMessage,
                     summary: FeedbackSummary) -> None:
-    from sre_slack.slack.client import write_client
-    from sre_slack.slack.errors import classify
-
-    blocks = with_feedback_line(message.blocks, summary)
-    try:
-        write_client(token).chat_update(channel=channel_id, ts=message_ts, text=message.text, blocks=blocks)
-    except Exception as exc:  # the rating is stored; the line shows with the next click
-        get_logger().warning("feedback line not updated", failure=classify(exc).describe(), channel_id=channel_id)
+    result = update_message(write_client(token), channel_id, message_ts,
+                            SlackMessage(text=message.text, blocks=with_feedback_line(message.blocks, summary)))
+    if result.failure is not None:  # the rating is stored; the line shows with the next click
+        get_logger().warning("feedback line not updated", failure=result.reason, channel_id=channel_id)
 
 
 # --- the modal ------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Storing a tenant's routing document: strict validation, every channel checked against the workspace.
+"""Routing configuration: the channel picker, and storing a tenant's routing document (strict validation, every
+channel checked against the workspace).
 
 Order of a PUT: the document is parsed strictly (`RoutingDocument`, unknown fields and malformed ids are
 refused before anything else happens), then every channel id it mentions is looked up in the workspace, and
@@ -23,12 +24,15 @@ post re-records a failure that is still real (e.g. the bot has still not been in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sre_slack.contracts.routing import RoutingDocument
 from sre_slack.observability import get_logger
-from sre_slack.slack import directory as channel_directory
-from sre_slack.storage.tenant_config import TenantConfig, clear_channel_health, put_routing
+from sre_slack.services import workspace
+from sre_slack.slack import directory
+from sre_slack.slack.errors import SlackCallFailed
+from sre_slack.storage.tenant_config import TenantConfig, clear_channel_health, load_tenant_config, put_routing
 
 PUBLIC_POSTING_SCOPE = "chat:write.public"
 EMPTY_DOCUMENT: dict[str, Any] = {"default_channels": [], "digest_channels": [], "routes": []}
@@ -97,7 +101,7 @@ def channel_fields(doc: RoutingDocument) -> dict[str, tuple[str, ...]]:
     return {channel: tuple(fields) for channel, fields in places.items()}
 
 
-def check_channels(doc: RoutingDocument, lookup: channel_directory.ChannelLookup, *, scopes: tuple[str, ...],
+def check_channels(doc: RoutingDocument, lookup: directory.ChannelLookup, *, scopes: tuple[str, ...],
                    team_name: str) -> list[RoutingWarning]:
     """Decide on every channel of the document from what the workspace said. Raises RoutingRejected."""
     problems: list[ChannelProblem] = []
@@ -132,23 +136,44 @@ def stored_routing(config: TenantConfig) -> StoredRouting:
     return StoredRouting({**EMPTY_DOCUMENT, **config.routing_raw}, config.routing_updated_at)
 
 
-def save_routing(config: TenantConfig, doc: RoutingDocument, token: str) -> StoredRouting:
-    """Check the document's channels against the workspace and store it in one write.
-
-    `config` is the tenant's configuration as read for this request (its installation must be active).
-    Raises RoutingRejected (nothing stored) or channel_directory.SlackCallFailed.
-    """
+def save_routing(tenant_id: str, doc: RoutingDocument) -> StoredRouting:
+    """Check the document's channels against the workspace and store it in one write. Raises RoutingRejected
+    (nothing stored), NotInstalled or SlackCallFailed."""
+    config = load_tenant_config(tenant_id)
+    token = workspace.active_token(config.installation)
     installation = config.installation
     assert installation is not None
     fields = channel_fields(doc)
-    lookup = channel_directory.find_channels(config.tenant_id, installation.team_id, token, fields)
+    try:
+        lookup = directory.find_channels(tenant_id, installation.team_id, token, fields)
+    except SlackCallFailed as exc:
+        raise workspace.refused(installation, exc.failure) from exc
     warnings = check_channels(doc, lookup, scopes=installation.scopes, team_name=installation.team_name)
     document = {**EMPTY_DOCUMENT, **doc.to_json_dict()}
-    updated_at = put_routing(config.tenant_id, document)
+    updated_at = put_routing(tenant_id, document)
     _clear_stale_health(config, set(fields))
-    get_logger().info("routing stored", tenant_id=config.tenant_id, channels=len(fields), routes=len(doc.routes),
+    get_logger().info("routing stored", tenant_id=tenant_id, channels=len(fields), routes=len(doc.routes),
                       warnings=len(warnings))
     return StoredRouting(document, updated_at, tuple(warnings))
+
+
+def channel_picker(tenant_id: str, *, refresh: bool = False) -> dict[str, Any]:
+    """What the portal's channel picker offers (CONTRACT.md `GET /slack/channels`). Raises NotInstalled or
+    SlackCallFailed."""
+    installation = load_tenant_config(tenant_id).installation
+    token = workspace.active_token(installation)
+    assert installation is not None
+    try:
+        listing = directory.list_channels(tenant_id, installation.team_id, token, refresh=refresh)
+    except SlackCallFailed as exc:
+        raise workspace.refused(installation, exc.failure) from exc
+    body: dict[str, Any] = {
+        "channels": [channel.to_json() for channel in listing.channels],
+        "fetched_at": datetime.fromtimestamp(listing.fetched_at, UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if not listing.complete:
+        body["truncated"] = True
+    return body
 
 
 def _clear_stale_health(config: TenantConfig, routed: set[str]) -> None:

@@ -2,10 +2,10 @@
 
 Every call goes through SLACK_API_URL (CONTRACT.md), so tests and the local sandbox talk to the stand-in.
 Two flavours, because Slack's write methods have no idempotency key:
-- `read_client`: for idempotent reads (auth.test, conversations.list, ...): retries connection errors and
-  5xx a couple of times inside the call.
-- `write_client`: chat.postMessage / chat.update: no automatic retry. A retried post may duplicate a message
-  whose first attempt reached Slack; the caller's own durable retry (SQS + delivery records) decides instead.
+- `read_client`: idempotent reads (auth.test, conversations.list, ...): retries connection errors and 5xx a
+  couple of times inside the call.
+- `write_client`: chat.postMessage / chat.update / views.open / oauth.v2.access: no automatic retry. A retried
+  post may duplicate a message whose first attempt reached Slack; the ledger and SQS decide instead.
 Neither retries 429s in-process: sleeping out a Retry-After inside Lambda is billed and can outlast the
 invocation, so callers turn a 429 into an answer (503 + Retry-After, or an SQS retry after that delay).
 """

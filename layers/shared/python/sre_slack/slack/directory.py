@@ -22,8 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sre_slack.domain.delivery_policy import FailureClass
 from sre_slack.observability import get_logger
-from sre_slack.slack.errors import FailureClass, SlackFailure, classify
+from sre_slack.slack.client import read_client
+from sre_slack.slack.errors import SlackCallFailed, classify
 
 CACHE_TTL_SECONDS = 60.0
 MAX_CACHED_WORKSPACES = 64
@@ -34,14 +36,6 @@ MAX_PAGES = 15
 LIST_TYPES = "public_channel,private_channel"
 # conversations.info lookups per check, to tell an archived channel from one that does not exist.
 MAX_INFO_LOOKUPS = 10
-
-
-class SlackCallFailed(Exception):
-    """A Slack call of the directory failed; `failure` says whether to retry, wait or give up."""
-
-    def __init__(self, failure: SlackFailure) -> None:
-        super().__init__(failure.describe())
-        self.failure = failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +128,6 @@ def list_channels(tenant_id: str, team_id: str, token: str, *, refresh: bool = F
 
 
 def _fetch(team_id: str, token: str) -> ChannelListing:
-    from sre_slack.slack.client import read_client
-
     client = read_client(token)
     channels: dict[str, SlackChannel] = {}
     cursor: str | None = None
@@ -189,8 +181,6 @@ def find_channels(tenant_id: str, team_id: str, token: str, channel_ids: Iterabl
 
 
 def _info(token: str, channel_id: str) -> SlackChannel | None:
-    from sre_slack.slack.client import read_client
-
     try:
         response = read_client(token).conversations_info(channel=channel_id)
     except Exception as exc:  # classified below
@@ -199,5 +189,19 @@ def _info(token: str, channel_id: str) -> SlackChannel | None:
             raise SlackCallFailed(failure) from exc
         # channel_not_found, or Slack too busy to say: either way the channel is not confirmed to exist.
         return None
+    data = response.get("channel")
+    return SlackChannel.from_api(data) if isinstance(data, dict) else None
+
+
+def channel_info(token: str, channel_id: str) -> SlackChannel | None:
+    """`conversations.info` for one channel: None when Slack says it does not exist (for this bot); raises
+    SlackCallFailed for any other failure, so that the caller can tell "not found" from "Slack is busy"."""
+    try:
+        response = read_client(token).conversations_info(channel=channel_id)
+    except Exception as exc:  # classified below
+        failure = classify(exc)
+        if failure.error == "channel_not_found":
+            return None
+        raise SlackCallFailed(failure) from exc
     data = response.get("channel")
     return SlackChannel.from_api(data) if isinstance(data, dict) else None

@@ -1,4 +1,4 @@
-"""How fast and how wide posting goes: one token bucket per channel, a deadline, and the worker threads.
+"""How fast and how wide posting goes: one token bucket per channel, and the threads of a record's Slack calls.
 
 Slack allows about one chat.postMessage per second per channel with short bursts (shared README). The buckets
 live at module level, so a warm container remembers what it posted in earlier invocations. They cannot see
@@ -20,8 +20,6 @@ POSTS_PER_SECOND = 1.0
 BURST = 3
 # Enough for a full SQS batch (10) posting at once; more threads would only queue on Slack's side.
 MAX_WORKERS = 16
-# Kept free at the end of an invocation to record outcomes and answer Lambda.
-SAFETY_MARGIN_SECONDS = 2.0
 
 
 @dataclass
@@ -58,24 +56,6 @@ class ChannelPacer:
             self._buckets.clear()
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """The end of the usable part of an invocation, on the monotonic clock."""
-
-    at: float
-
-    @classmethod
-    def from_remaining_ms(cls, remaining_ms: int, margin: float = SAFETY_MARGIN_SECONDS) -> Deadline:
-        return cls(time.monotonic() + remaining_ms / 1000 - margin)
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def allows(self, seconds: float) -> bool:
-        """Can something that takes up to `seconds` still finish before the deadline?"""
-        return self.remaining() >= seconds
-
-
 @cache
 def channel_pacer() -> ChannelPacer:
     return ChannelPacer()
@@ -83,12 +63,6 @@ def channel_pacer() -> ChannelPacer:
 
 @cache
 def post_pool() -> ThreadPoolExecutor:
-    """Threads for the Slack calls of one record (its channels, in parallel)."""
+    """Threads for the Slack calls of one record (its channels, in parallel). Separate from the records' own pool
+    (sre_slack.queues.batch): a record waits on its posts, so one bounded pool could deadlock."""
     return ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="slack-post")
-
-
-@cache
-def record_pool() -> ThreadPoolExecutor:
-    """Threads for the records of a batch. Separate from `post_pool`: a record waits on its posts, so sharing
-    one bounded pool could leave every thread waiting on work that has no thread left to run it."""
-    return ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="sqs-record")

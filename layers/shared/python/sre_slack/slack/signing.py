@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import BaseMiddlewareHandler, NextMiddleware
+from slack_sdk.signature import Clock, SignatureVerifier
+
+from sre_slack.observability import get_logger
+from sre_slack.slack.credentials import get_slack_credentials
 
 # Slack rejects requests more than five minutes old; a clock that runs ahead is just as suspicious.
 MAX_AGE_SECONDS = 300
@@ -87,8 +95,6 @@ def lowered_headers(event: Mapping[str, Any]) -> dict[str, str]:
 def signature_is_valid(signing_secret: str, body: bytes, timestamp: str | None, signature: str | None, *,
                        now: float | None = None) -> bool:
     """Slack's v0 check (constant-time, via slack_sdk) that answers False for every malformed input."""
-    from slack_sdk.signature import Clock, SignatureVerifier
-
     if not timestamp or not signature or not _TIMESTAMP.match(timestamp) or not _SIGNATURE.match(signature):
         return False
 
@@ -103,8 +109,6 @@ def signature_is_valid(signing_secret: str, body: bytes, timestamp: str | None, 
 
 
 def configured_signing_secret() -> str:
-    from sre_slack.slack.credentials import get_slack_credentials
-
     return get_slack_credentials().signing_secret
 
 
@@ -144,3 +148,30 @@ def _int_or_none(value: str | None) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _json(status: int, code: str, message: str) -> Response:
+    return Response(status_code=status, content_type="application/json",
+                    body=json.dumps({"error": code, "message": message}, separators=(",", ":")))
+
+
+class VerifySlackSignature(BaseMiddlewareHandler):
+    """Powertools middleware for the Slack-facing routes: nothing runs for a request Slack did not sign.
+
+    Forged, unsigned or stale: 401 and nothing else. Our own signing secret unreadable (the credentials secret is
+    not filled yet): 503, so that Slack retries once it is. The verified request is in `app.context["slack"]`.
+    """
+
+    def handler(self, app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        logger = get_logger()
+        try:
+            request = verify_event(app.current_event.raw_event)
+        except InvalidSignature as exc:
+            logger.warning("request refused: not signed by Slack", reason=exc.reason)
+            return _json(401, "invalid_signature", "request not signed by Slack")
+        except SigningSecretUnavailable as exc:
+            logger.error("cannot verify Slack requests: the signing secret is unavailable (README: Deploying)",
+                         error=str(exc))
+            return _json(503, "temporarily_unavailable", "try again")
+        app.append_context(slack=request)
+        return next_middleware(app)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from aws_lambda_powertools import Logger
 from slack_sdk.oauth.state_store import OAuthStateStore
 
-from sre_slack.aws import dynamodb
-from sre_slack.contracts.settings import get_settings
+from sre_slack.observability import get_logger
 from sre_slack.storage import keys
-from sre_slack.storage.items import from_item, to_attr, to_item
+from sre_slack.storage.table import ConditionFailed, Expression, table
 
 STATE_TTL_SECONDS = 600
 
@@ -43,9 +44,7 @@ class DynamoDBOAuthStateStore(OAuthStateStore):
         self.expiration_seconds = expiration_seconds
 
     @property
-    def logger(self):  # type: ignore[no-untyped-def] - slack_sdk's interface asks for one
-        from sre_slack.observability import get_logger
-
+    def logger(self) -> Logger:  # slack_sdk's OAuthStateStore interface asks for one
         return get_logger()
 
     def issue(self, *args: object, tenant_id: str = "", **kwargs: object) -> str:
@@ -53,40 +52,29 @@ class DynamoDBOAuthStateStore(OAuthStateStore):
             raise ValueError("a state must be issued for a tenant")
         state = secrets.token_urlsafe(32)
         now = int(time.time())
-        dynamodb().put_item(
-            TableName=get_settings().table_name,
-            Item=to_item({**keys.oauth_state_key(state), "tenant_id": tenant_id, "issued_at": now,
-                          "expires_at": now + self.expiration_seconds,
-                          # DynamoDB TTL may lag by days: expiry is enforced by expires_at, TTL only cleans up.
-                          "ttl": now + self.expiration_seconds + 3600}),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        # DynamoDB TTL may lag by days: expiry is enforced by expires_at, TTL only cleans up.
+        table().put({**keys.oauth_state_key(state), "tenant_id": tenant_id, "issued_at": now,
+                     "expires_at": now + self.expiration_seconds, "ttl": now + self.expiration_seconds + 3600},
+                    condition="attribute_not_exists(pk)")
         return state
 
     def bind_browser(self, state: str) -> StateRecord:
         """Mark the state as opened by a browser. Only the first browser may open it, so a link forwarded
         to someone else after the admin opened it is useless to them."""
-        client = dynamodb()
+        expr = Expression()
+        condition = expr.condition("attribute_exists(pk) AND {expires} > {:now} AND attribute_not_exists({bound})",
+                                   expires="expires_at", now=int(time.time()), bound="browser_bound")
         try:
-            response = client.update_item(
-                TableName=get_settings().table_name,
-                Key=to_item(keys.oauth_state_key(state)),
-                UpdateExpression="SET browser_bound = :t",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND expires_at > :now AND attribute_not_exists(browser_bound)"
-                ),
-                ExpressionAttributeValues={":t": to_attr(True), ":now": to_attr(int(time.time()))},
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except client.exceptions.ConditionalCheckFailedException as exc:
-            old = exc.response.get("Item")
-            if not old:
+            values = table().update(keys.oauth_state_key(state), set_={"browser_bound": True}, condition=condition,
+                                    expr=expr, return_new=True)
+        except ConditionFailed as exc:
+            if not exc.item:
                 raise StateError("invalid_state") from exc
-            if from_item(old).get("browser_bound"):
+            if exc.item.get("browser_bound"):
                 raise StateError("state_already_used") from exc
             raise StateError("expired_state") from exc
-        return _record(state, response["Attributes"])
+        assert values is not None
+        return _record(state, values)
 
     def consume(self, state: str) -> bool:
         try:
@@ -97,17 +85,12 @@ class DynamoDBOAuthStateStore(OAuthStateStore):
 
     def consume_record(self, state: str) -> StateRecord:
         """Delete the state and return it, atomically: of two concurrent callbacks only one succeeds."""
-        client = dynamodb()
         try:
-            response = client.delete_item(
-                TableName=get_settings().table_name,
-                Key=to_item(keys.oauth_state_key(state)),
-                ConditionExpression="attribute_exists(pk)",
-                ReturnValues="ALL_OLD",
-            )
-        except client.exceptions.ConditionalCheckFailedException as exc:
+            values = table().delete(keys.oauth_state_key(state), condition="attribute_exists(pk)", return_old=True)
+        except ConditionFailed as exc:
             raise StateError("invalid_state") from exc
-        record = _record(state, response["Attributes"])
+        assert values is not None
+        record = _record(state, values)
         if record.expires_at <= int(time.time()):
             raise StateError("expired_state")
         if not record.browser_bound:
@@ -115,7 +98,6 @@ class DynamoDBOAuthStateStore(OAuthStateStore):
         return record
 
 
-def _record(state: str, item: dict) -> StateRecord:
-    values = from_item(item)
+def _record(state: str, values: dict[str, Any]) -> StateRecord:
     return StateRecord(state=state, tenant_id=values["tenant_id"], issued_at=int(values["issued_at"]),
                        expires_at=int(values["expires_at"]), browser_bound=bool(values.get("browser_bound")))

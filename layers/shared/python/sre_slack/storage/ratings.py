@@ -14,18 +14,15 @@ Clicking the rating one already gave changes nothing at all.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sre_slack.aws import dynamodb
 from sre_slack.blocks.feedback_line import RATING_LABELS, RATINGS, FeedbackSummary
-from sre_slack.contracts.settings import get_settings
-from sre_slack.storage import keys
-from sre_slack.storage.items import from_item, to_attr, to_item
+from sre_slack.storage import counters, keys
+from sre_slack.storage.table import ConditionFailed, Expression, TransactionFailed, retry_on_conflict, table
 
 COMMENT_MAX = 2000
-_ATTEMPTS = 4
 
 
 class UnknownInvestigation(Exception):
@@ -53,18 +50,12 @@ class Rating:
     commented_at: int | None = None
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Rating:
-        return cls.from_values(from_item(item))
-
-    @classmethod
     def from_values(cls, values: dict[str, Any]) -> Rating:
-        """From an item already converted to plain values (as a Query over the whole investigation gives)."""
-        known = set(cls.__dataclass_fields__)
+        known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
-    def to_item(self) -> dict[str, Any]:
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return to_item({**keys.feedback_key(self.tenant_id, self.investigation_id, self.user_id), **values})
+    def to_values(self) -> dict[str, Any]:
+        return {**keys.feedback_key(self.tenant_id, self.investigation_id, self.user_id), **asdict(self)}
 
 
 @dataclass(frozen=True)
@@ -74,19 +65,9 @@ class RecordOutcome:
     changed: bool
 
 
-def _table() -> str:
-    return get_settings().table_name
-
-
-def _counter(rating: str) -> str:
-    return f"rating#{rating}"
-
-
 def get_rating(tenant_id: str, investigation_id: str, user_id: str) -> Rating | None:
-    response = dynamodb().get_item(TableName=_table(), ConsistentRead=True,
-                                   Key=to_item(keys.feedback_key(tenant_id, investigation_id, user_id)))
-    item = response.get("Item")
-    return Rating.from_item(item) if item else None
+    values = table().get(keys.feedback_key(tenant_id, investigation_id, user_id))
+    return Rating.from_values(values) if values else None
 
 
 def record_rating(tenant_id: str, investigation_id: str, *, user_id: str, rating: str, team_id: str,
@@ -96,7 +77,7 @@ def record_rating(tenant_id: str, investigation_id: str, *, user_id: str, rating
     if rating not in RATING_LABELS:
         raise ValueError(f"unknown rating {rating!r}")
     moment = now or datetime.now(UTC)
-    for _ in range(_ATTEMPTS):
+    for _attempt in retry_on_conflict():
         existing = get_rating(tenant_id, investigation_id, user_id)
         if existing is not None and existing.rating == rating:
             return RecordOutcome(existing, existing.rating, changed=False)
@@ -104,16 +85,13 @@ def record_rating(tenant_id: str, investigation_id: str, *, user_id: str, rating
                            user_name=user_name, channel_id=channel_id, message_ts=message_ts,
                            day=moment.astimezone(UTC).date() if count else None, at=int(moment.timestamp()))
         try:
-            dynamodb().transact_write_items(TransactItems=_transaction(existing, stored))
-        except dynamodb().exceptions.TransactionCanceledException as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            table().transact(_transaction(existing, stored))
+        except TransactionFailed as exc:
+            if exc.failed_at(0):
                 raise UnknownInvestigation(investigation_id) from exc
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-                continue  # someone else wrote the row since we read it: look again
-            raise
+            continue  # someone else wrote the row since we read it: look again
         return RecordOutcome(stored, existing.rating if existing else None, changed=True)
-    raise RuntimeError("feedback row kept changing under concurrent clicks")
+    raise AssertionError("unreachable: retry_on_conflict raises when attempts run out")
 
 
 def _next_row(existing: Rating | None, tenant_id: str, investigation_id: str, *, user_id: str, rating: str,
@@ -135,77 +113,43 @@ def _next_row(existing: Rating | None, tenant_id: str, investigation_id: str, *,
 
 
 def _transaction(existing: Rating | None, stored: Rating) -> list[dict[str, Any]]:
-    table = _table()
-    tenant = stored.tenant_id
+    slack_table = table()
     # First, so that a failure at index 0 unambiguously means "no such investigation".
-    actions: list[dict[str, Any]] = [{"ConditionCheck": {
-        "TableName": table, "Key": to_item(keys.seen_key(tenant, stored.investigation_id)),
-        "ConditionExpression": "attribute_exists(pk)",
-    }}]
+    actions = [slack_table.check_action(keys.seen_key(stored.tenant_id, stored.investigation_id),
+                                        "attribute_exists(pk)")]
     if existing is None:
-        actions.append({"Put": {"TableName": table, "Item": stored.to_item(),
-                                "ConditionExpression": "attribute_not_exists(pk)"}})
+        actions.append(slack_table.put_action(stored.to_values(), condition="attribute_not_exists(pk)"))
     else:
-        actions.append({"Put": {"TableName": table, "Item": stored.to_item(),
-                                "ConditionExpression": "#rating = :old AND #at = :old_at",
-                                "ExpressionAttributeNames": {"#rating": "rating", "#at": "rated_at"},
-                                "ExpressionAttributeValues": {":old": to_attr(existing.rating),
-                                                              ":old_at": to_attr(existing.rated_at)}}})
+        expr = Expression()
+        condition = expr.condition("{rating} = {:old} AND {at} = {:old_at}", rating="rating", old=existing.rating,
+                                   at="rated_at", old_at=existing.rated_at)
+        actions.append(slack_table.put_action(stored.to_values(), condition=condition, expr=expr))
     deltas: dict[str, dict[str, int]] = {}
     if stored.counted_day:
         deltas.setdefault(stored.counted_day, {})[stored.rating] = 1
     if existing is not None and existing.counted_day:
         day_deltas = deltas.setdefault(existing.counted_day, {})
         day_deltas[existing.rating] = day_deltas.get(existing.rating, 0) - 1
-    for day, changes in deltas.items():
-        # One update per day item: a transaction may not touch an item twice.
-        names = {f"#r{i}": _counter(rating) for i, rating in enumerate(changes)}
-        values = {f":d{i}": to_attr(delta) for i, delta in enumerate(changes.values())}
-        actions.append({"Update": {
-            "TableName": table, "Key": to_item(keys.counts_key(tenant, date.fromisoformat(day))),
-            "UpdateExpression": "ADD " + ", ".join(f"#r{i} :d{i}" for i in range(len(changes))),
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-        }})
-    return actions
+    return [*actions, *counters.rating_actions(stored.tenant_id, deltas)]
 
 
 def add_comment(tenant_id: str, investigation_id: str, user_id: str, *, reason: str | None,
                 comment: str | None) -> bool:
     """Attach what was wrong to the user's existing row; False when the user has no rating row."""
     try:
-        dynamodb().update_item(
-            TableName=_table(),
-            Key=to_item(keys.feedback_key(tenant_id, investigation_id, user_id)),
-            UpdateExpression="SET #reason = :reason, #comment = :comment, #at = :at",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#reason": "reason", "#comment": "comment", "#at": "commented_at"},
-            ExpressionAttributeValues={
-                ":reason": to_attr(reason) if reason else {"NULL": True},
-                ":comment": to_attr(comment[:COMMENT_MAX]) if comment else {"NULL": True},
-                ":at": to_attr(int(time.time())),
-            },
-        )
-    except dynamodb().exceptions.ConditionalCheckFailedException:
+        table().update(keys.feedback_key(tenant_id, investigation_id, user_id),
+                       set_={"reason": reason or None, "comment": comment[:COMMENT_MAX] if comment else None,
+                             "commented_at": int(time.time())},
+                       condition="attribute_exists(pk)")
+    except ConditionFailed:
         return False
     return True
 
 
 def list_ratings(tenant_id: str, investigation_id: str) -> list[Rating]:
     """Every rating of the investigation, oldest first."""
-    ratings: list[Rating] = []
-    request: dict[str, Any] = {
-        "TableName": _table(),
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": {":pk": to_attr(keys.investigation_pk(tenant_id, investigation_id)),
-                                      ":prefix": to_attr(keys.FEEDBACK_PREFIX)},
-        "ConsistentRead": True,
-    }
-    while True:
-        response = dynamodb().query(**request)
-        ratings.extend(Rating.from_item(item) for item in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            break
-        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    ratings = [Rating.from_values(values) for values in
+               table().query(keys.investigation_pk(tenant_id, investigation_id), sk_prefix=keys.FEEDBACK_PREFIX)]
     return sorted(ratings, key=lambda r: (r.rated_at, r.user_id))
 
 

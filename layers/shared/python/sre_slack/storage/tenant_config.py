@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sre_slack.aws import dynamodb
-from sre_slack.contracts.settings import get_settings
+from sre_slack.contracts.routing import RoutingDocument
 from sre_slack.storage import keys
 from sre_slack.storage.installations import Installation
-from sre_slack.storage.items import from_item, to_attr, to_item
-
-if TYPE_CHECKING:
-    from sre_slack.contracts.routing import RoutingDocument
-
+from sre_slack.storage.table import table
 
 CHANNEL_OK = "ok"
 CHANNEL_FAILING = "failing"
@@ -47,13 +42,7 @@ class TenantConfig:
     def routing(self) -> RoutingDocument | None:
         if self.routing_raw is None:
             return None
-        from sre_slack.contracts.routing import RoutingDocument
-
         return RoutingDocument.model_validate(self.routing_raw)
-
-
-def _table() -> str:
-    return get_settings().table_name
 
 
 def load_tenant_config(tenant_id: str) -> TenantConfig:
@@ -62,52 +51,32 @@ def load_tenant_config(tenant_id: str) -> TenantConfig:
     routing_raw: dict[str, Any] | None = None
     routing_updated_at: int | None = None
     health: dict[str, ChannelHealth] = {}
-    request: dict[str, Any] = {
-        "TableName": _table(),
-        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-        "ExpressionAttributeValues": {":pk": to_attr(keys.tenant_pk(tenant_id)),
-                                      ":prefix": to_attr(keys.CONFIG_PREFIX)},
-        "ConsistentRead": True,
-    }
-    while True:
-        response = dynamodb().query(**request)
-        for item in response.get("Items", []):
-            sk = item["sk"]["S"]
-            if sk == keys.INSTALLATION_SK:
-                installation = Installation.from_item(item)
-            elif sk == keys.ROUTING_SK:
-                values = from_item(item)
-                routing_raw = values.get("doc")
-                routing_updated_at = values.get("updated_at")
-            elif sk.startswith(keys.CHANNEL_HEALTH_PREFIX):
-                values = from_item(item)
-                channel = sk.removeprefix(keys.CHANNEL_HEALTH_PREFIX)
-                health[channel] = ChannelHealth(channel, values.get("status", CHANNEL_OK), values.get("reason"),
-                                                int(values.get("updated_at", 0)), bool(values.get("permanent")))
-        # Only hundreds of channel-health items would spill over a 1 MB page; follow it anyway.
-        if "LastEvaluatedKey" not in response:
-            break
-        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    # Only hundreds of channel-health items would spill over a 1 MB page; the query follows it anyway.
+    for values in table().query(keys.tenant_pk(tenant_id), sk_prefix=keys.CONFIG_PREFIX):
+        sk = values["sk"]
+        if sk == keys.INSTALLATION_SK:
+            installation = Installation.from_values(values)
+        elif sk == keys.ROUTING_SK:
+            routing_raw = values.get("doc")
+            routing_updated_at = values.get("updated_at")
+        elif sk.startswith(keys.CHANNEL_HEALTH_PREFIX):
+            channel = sk.removeprefix(keys.CHANNEL_HEALTH_PREFIX)
+            health[channel] = ChannelHealth(channel, values.get("status", CHANNEL_OK), values.get("reason"),
+                                            int(values.get("updated_at", 0)), bool(values.get("permanent")))
     return TenantConfig(tenant_id, installation, routing_raw, routing_updated_at, health)
 
 
 def put_routing(tenant_id: str, document: dict[str, Any]) -> int:
     """Replace the routing document in one write (a PUT never leaves half a document behind)."""
     now = int(time.time())
-    dynamodb().put_item(
-        TableName=_table(),
-        Item=to_item({**keys.routing_key(tenant_id), "doc": document, "updated_at": now}),
-    )
+    table().put({**keys.routing_key(tenant_id), "doc": document, "updated_at": now})
     return now
 
 
 def record_channel_health(tenant_id: str, channel_id: str, *, status: str, reason: str | None,
                           permanent: bool) -> None:
-    dynamodb().put_item(
-        TableName=_table(),
-        Item=to_item({**keys.channel_health_key(tenant_id, channel_id), "status": status, "reason": reason,
-                      "permanent": permanent, "updated_at": int(time.time())}),
-    )
+    table().put({**keys.channel_health_key(tenant_id, channel_id), "status": status, "reason": reason,
+                 "permanent": permanent, "updated_at": int(time.time())})
 
 
 def record_channel_failing(tenant_id: str, channel_id: str, reason: str) -> None:
@@ -122,4 +91,4 @@ def record_delivery_unknown(tenant_id: str, channel_id: str, reason: str) -> Non
 
 
 def clear_channel_health(tenant_id: str, channel_id: str) -> None:
-    dynamodb().delete_item(TableName=_table(), Key=to_item(keys.channel_health_key(tenant_id, channel_id)))
+    table().delete(keys.channel_health_key(tenant_id, channel_id))

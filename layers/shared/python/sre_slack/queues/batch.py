@@ -1,0 +1,184 @@
+"""The partial-batch runner of both queue consumers (investigations, digest jobs).
+
+Powertools' BatchProcessor with two additions: the records of a batch run in parallel threads (a batch of ten
+alerts to ten channels posts in the time of one), and none starts once the invocation's deadline is near. The
+envelope is Powertools' parser model of an SQS record. Each record's handler answers a `RecordOutcome`, which is
+turned into what SQS needs here, once for both consumers:
+- done: the record succeeds and SQS deletes it;
+- retry: the record fails (batchItemFailures) and comes back after the queue's visibility timeout, or after
+  `retry_after` seconds when Slack said when (the visibility is changed, nothing sleeps in Lambda);
+- dead letter: a copy goes to the function's dead-letter queue with the reason, and the record succeeds.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sre_slack.observability import get_logger
+from sre_slack.queues.dead_letter import DeadLetterQueueMissing, send_to_dead_letter_queue
+from sre_slack.queues.visibility import delay_redelivery
+
+# Kept free at the end of an invocation to record outcomes and answer Lambda.
+SAFETY_MARGIN_SECONDS = 2.0
+# A record is not started with less than this left: its first write and Slack call would not finish.
+MIN_RECORD_SECONDS = 3.0
+# SQS batches hold at most 10 records.
+MAX_PARALLEL_RECORDS = 10
+# A record that was not started comes back this soon instead of after the whole visibility timeout.
+NOT_STARTED_RETRY_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The end of the usable part of an invocation, on the monotonic clock."""
+
+    at: float
+
+    @classmethod
+    def from_context(cls, context: LambdaContext | None, margin: float = SAFETY_MARGIN_SECONDS) -> Deadline:
+        remaining_ms = context.get_remaining_time_in_millis() if context is not None else 30_000
+        return cls(time.monotonic() + remaining_ms / 1000 - margin)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def allows(self, seconds: float) -> bool:
+        """Can something that takes up to `seconds` still finish before the deadline?"""
+        return self.remaining() >= seconds
+
+    def epoch(self) -> float:
+        """The deadline as wall-clock time (what a lease stored in DynamoDB compares against)."""
+        return time.time() + max(0.0, self.remaining())
+
+
+class QueueRecord(SqsRecordModel):
+    """An SQS record as Lambda delivers it (Powertools' parser model), with what the consumers read of it."""
+
+    @property
+    def receive_count(self) -> int:
+        return int(self.attributes.ApproximateReceiveCount or 1)
+
+    def string_attributes(self) -> dict[str, str]:
+        """The message attributes' string values (the dead-letter copy's reason, a redrive's channels)."""
+        return {name: value.stringValue for name, value in self.messageAttributes.items() if value.stringValue}
+
+    @property
+    def text(self) -> str:
+        return self.body if isinstance(self.body, str) else ""
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    RETRY = "retry"
+    DEAD_LETTER = "dead_letter"
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    outcome: Outcome
+    reason: str = ""
+    # Seconds until the record should be received again (Slack's Retry-After); None keeps the queue's default.
+    retry_after: int | None = None
+
+    @staticmethod
+    def done(reason: str = "") -> RecordOutcome:
+        return RecordOutcome(Outcome.DONE, reason)
+
+    @staticmethod
+    def retry(reason: str, retry_after: int | None = None) -> RecordOutcome:
+        return RecordOutcome(Outcome.RETRY, reason, retry_after)
+
+    @staticmethod
+    def dead_letter(reason: str) -> RecordOutcome:
+        return RecordOutcome(Outcome.DEAD_LETTER, reason)
+
+
+RecordHandler = Callable[[QueueRecord, Deadline], RecordOutcome]
+# Called once per invocation: a batch's records may share state (the tenants' configuration, read once).
+BatchHandler = Callable[[], RecordHandler]
+
+
+class RecordRetry(Exception):
+    """Fails the record in Powertools' batch processor, so that SQS delivers it again."""
+
+
+@cache
+def _record_pool() -> ThreadPoolExecutor:
+    # Records wait on their own Slack calls (sre_slack.slack.pacing has a separate pool for those): one shared pool
+    # could leave every thread waiting on work that has no thread left to run it.
+    return ThreadPoolExecutor(max_workers=MAX_PARALLEL_RECORDS, thread_name_prefix="sqs-record")
+
+
+class ParallelBatchProcessor(BatchProcessor):
+    """Powertools' BatchProcessor, running the batch's records in parallel threads."""
+
+    def process(self) -> list[tuple]:
+        futures = [_record_pool().submit(contextvars.copy_context().run, self._process_record, record)
+                   for record in self.records]
+        return [future.result() for future in futures]
+
+
+class QueueConsumer:
+    """A queue's consumer: the Lambda handler body, given a record handler per batch and the queues its outcomes
+    need."""
+
+    def __init__(self, new_batch: BatchHandler, *, queue_url: str, dead_letter_queue_url: str) -> None:
+        self.new_batch = new_batch
+        self.queue_url = queue_url  # for ChangeMessageVisibility (Retry-After)
+        self.dead_letter_queue_url = dead_letter_queue_url
+
+    def __call__(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        deadline = Deadline.from_context(context)
+        handle = self.new_batch()
+
+        def record_handler(record: QueueRecord) -> str:
+            outcome = self._run(handle, record, deadline)
+            if outcome.outcome == Outcome.RETRY:
+                raise RecordRetry(outcome.reason)
+            return str(outcome.outcome)
+
+        # A processor per invocation: Powertools keeps the batch's state on it.
+        processor = ParallelBatchProcessor(event_type=EventType.SQS, model=QueueRecord,
+                                           raise_on_entire_batch_failure=False)
+        return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                             context=context))
+
+    def _run(self, handle: RecordHandler, record: QueueRecord, deadline: Deadline) -> RecordOutcome:
+        logger = get_logger()
+        if not deadline.allows(MIN_RECORD_SECONDS):
+            outcome = RecordOutcome.retry("not started: the invocation's deadline is near", NOT_STARTED_RETRY_SECONDS)
+        else:
+            try:
+                outcome = handle(record, deadline)
+            except Exception as exc:  # a bug or an AWS outage: this record fails, the others carry on
+                logger.exception("record failed", message_id=record.messageId)
+                outcome = RecordOutcome.retry(f"unexpected {type(exc).__name__}")
+        if outcome.outcome == Outcome.DEAD_LETTER:
+            outcome = self._dead_letter(record, outcome)
+        if outcome.outcome == Outcome.RETRY:
+            if outcome.retry_after:
+                delay_redelivery(self.queue_url, record.receiptHandle, outcome.retry_after)
+            logger.info("record will be retried", message_id=record.messageId, reason=outcome.reason,
+                        retry_after=outcome.retry_after, receive_count=record.receive_count)
+        return outcome
+
+    def _dead_letter(self, record: QueueRecord, outcome: RecordOutcome) -> RecordOutcome:
+        """Copy to the dead-letter queue now, with the reason: no wasted retries. Without a dead-letter queue the
+        record fails on every receive until SQS moves it there after maxReceiveCount (the reason is logged)."""
+        try:
+            send_to_dead_letter_queue(self.dead_letter_queue_url, record.text, reason=outcome.reason,
+                                      source_message_id=record.messageId)
+        except DeadLetterQueueMissing:
+            return RecordOutcome.retry(outcome.reason)
+        return outcome

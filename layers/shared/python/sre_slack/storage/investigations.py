@@ -1,0 +1,168 @@
+"""What is remembered of each investigation: the `SEEN` item, and the one transaction of its first sighting.
+
+Everything of an investigation shares the partition `TENANT#<t>#INV#<i>`: `SEEN` (the last payload received, as
+JSON, gzip when large, plus the hash of every payload version and the resolve time), one ledger delivery per
+routed channel (`DELIVERY#<channel>`, sre_slack.storage.ledger) and one rating row per user (`FEEDBACK#<user>`).
+One Query reads them all. The first sighting writes SEEN, counts the alert for the digest and claims or settles
+every channel in ONE transaction, so a redelivery, a concurrent delivery or a retry after a timeout can never
+count or claim twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sre_slack.contracts.investigation import InvestigationCompleted
+from sre_slack.domain.delivery_policy import DeliveryStatus
+from sre_slack.storage import counters, keys, ledger
+from sre_slack.storage.ledger import Attempt, Delivery
+from sre_slack.storage.ratings import Rating
+from sre_slack.storage.table import ConditionFailed, Key, TransactionFailed, table
+
+# Payloads above this are stored gzip-compressed (a DynamoDB item holds at most 400 KB).
+GZIP_ABOVE_BYTES = 32_000
+# DynamoDB transactions hold at most 100 actions: SEEN + counters + one per channel.
+MAX_CHANNELS_PER_INVESTIGATION = 98
+# Stands for "no channel" in a delivery (nothing routed, or the tenant cannot be posted to at all).
+NO_CHANNEL = "-"
+
+
+@dataclass(frozen=True)
+class StoredInvestigation:
+    """The SEEN item: the last payload received for the investigation and its resolved state."""
+
+    tenant_id: str
+    investigation: InvestigationCompleted
+    payload_sha: str
+    versions: frozenset[str] = frozenset()
+    resolved_at: datetime | None = None
+
+    @property
+    def render_version(self) -> str:
+        """Which rendering the messages should show: a change of payload or of resolve state changes it."""
+        return f"{self.payload_sha}|{self.resolved_at.isoformat() if self.resolved_at else ''}"
+
+
+@dataclass(frozen=True)
+class InvestigationState:
+    """Everything stored under one investigation, read with one Query."""
+
+    stored: StoredInvestigation | None
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    feedback: list[Rating] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InitialDelivery:
+    """What the first sighting writes for one channel: a claim (`posting`) or a final status with a reason."""
+
+    channel: str
+    status: DeliveryStatus
+    reason: str | None = None
+
+
+def delivery_key(tenant_id: str, investigation_id: str, channel: str) -> Key:
+    return keys.delivery_key(tenant_id, investigation_id, channel)
+
+
+def payload_sha(inv: InvestigationCompleted) -> str:
+    return hashlib.sha256(inv.model_dump_json().encode()).hexdigest()[:32]
+
+
+def _payload_attributes(inv: InvestigationCompleted) -> dict[str, Any]:
+    raw = inv.model_dump_json()
+    if len(raw.encode()) > GZIP_ABOVE_BYTES:
+        return {"payload_gz": gzip.compress(raw.encode())}
+    return {"payload": raw}
+
+
+def _decode_payload(values: Mapping[str, Any]) -> InvestigationCompleted | None:
+    if values.get("payload"):
+        raw = values["payload"]
+    elif values.get("payload_gz") is not None:
+        blob = values["payload_gz"]
+        raw = gzip.decompress(blob if isinstance(blob, bytes) else base64.b64decode(blob)).decode()
+    else:
+        return None
+    return InvestigationCompleted.model_validate(json.loads(raw))
+
+
+def _stored_from_values(tenant_id: str, values: Mapping[str, Any]) -> StoredInvestigation | None:
+    inv = _decode_payload(values)
+    if inv is None:
+        return None
+    resolved = values.get("resolved_at")
+    return StoredInvestigation(tenant_id=tenant_id, investigation=inv,
+                               payload_sha=str(values.get("payload_sha") or payload_sha(inv)),
+                               versions=frozenset(values.get("versions") or ()),
+                               resolved_at=datetime.fromisoformat(resolved) if resolved else None)
+
+
+def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliveries: Iterable[InitialDelivery], *,
+                          attempt: Attempt) -> bool:
+    """Mark the investigation seen, count the alert (unless it is a test) and claim or settle every channel, in ONE
+    transaction. True when this call was first; False when the investigation was already seen (nothing written).
+    Raises `Contention` when concurrent writers kept holding the same items."""
+    sha = payload_sha(inv)
+    seen = {**keys.seen_key(tenant_id, inv.investigation_id), "tenant_id": tenant_id,
+            "investigation_id": inv.investigation_id, "payload_sha": sha, "versions": {sha}, "test": inv.test,
+            "first_seen_at": int(time.time()), **_payload_attributes(inv)}
+    actions = [table().put_action(seen, condition="attribute_not_exists(pk)")]
+    if not inv.test:
+        actions.append(counters.count_alert_action(tenant_id, inv))
+    for delivery in list(deliveries)[:MAX_CHANNELS_PER_INVESTIGATION]:
+        key = delivery_key(tenant_id, inv.investigation_id, delivery.channel)
+        if delivery.status == DeliveryStatus.POSTING:
+            actions.append(ledger.claim_action(key, delivery.channel, attempt))
+        else:
+            actions.append(ledger.settled_action(key, delivery.channel, delivery.status, delivery.reason or ""))
+    try:
+        table().transact(actions)
+    except TransactionFailed:
+        return False
+    return True
+
+
+def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
+    """SEEN, every delivery and every rating of one investigation, in one (paged) Query."""
+    stored: StoredInvestigation | None = None
+    deliveries: dict[str, Delivery] = {}
+    feedback: list[Rating] = []
+    for values in table().query(keys.investigation_pk(tenant_id, investigation_id)):
+        sk = values["sk"]
+        if sk == keys.SEEN_SK:
+            stored = _stored_from_values(tenant_id, values)
+        elif sk.startswith(keys.DELIVERY_PREFIX):
+            channel = sk.removeprefix(keys.DELIVERY_PREFIX)
+            deliveries[channel] = Delivery.from_values(values, channel)
+        elif sk.startswith(keys.FEEDBACK_PREFIX):
+            feedback.append(Rating.from_values(values))
+    return InvestigationState(stored, deliveries, feedback)
+
+
+def store_reinvestigation(tenant_id: str, inv: InvestigationCompleted) -> None:
+    """A later `investigation.completed` for a seen investigation: it becomes the payload messages show."""
+    sha = payload_sha(inv)
+    payload = _payload_attributes(inv)
+    stale = "payload_gz" if "payload" in payload else "payload"
+    table().update(keys.seen_key(tenant_id, inv.investigation_id),
+                   set_={**payload, "payload_sha": sha, "reinvestigated_at": int(time.time())},
+                   add={"versions": {sha}}, remove=(stale,), condition="attribute_exists(pk)")
+
+
+def store_resolved(tenant_id: str, investigation_id: str, resolved_at: datetime) -> bool:
+    """Record the resolve time on SEEN. False when the investigation was never seen."""
+    try:
+        table().update(keys.seen_key(tenant_id, investigation_id), set_={"resolved_at": resolved_at.isoformat()},
+                       condition="attribute_exists(pk)")
+    except ConditionFailed:
+        return False
+    return True
