@@ -108,9 +108,9 @@ def _setup(slack) -> tuple[dict, dict[str, str]]:
 
     from localdev.aws import deploy
     from localdev.template import Template
+    from sre_slack import container
     from sre_slack.blocks.investigation import build_investigation_message
     from sre_slack.contracts.investigation import parse_investigation_message
-    from sre_slack import container
     from sre_slack.contracts.settings import get_settings
     from sre_slack.storage import keys
     from sre_slack.storage.installations import Installation, save_installation

@@ -3,13 +3,12 @@ enqueues it, and the sample arrives in the routed channel marked as a test, not 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
-import json
-
 from sre_slack.storage import keys
-from sre_slack.storage.table import table
 from sre_slack.storage.installations import InstallationStatus, mark_installation
+from sre_slack.storage.table import table
 from sre_slack.storage.tenant_config import load_tenant_config, put_routing, record_channel_health
 from tests.posting import (
     TENANT,
