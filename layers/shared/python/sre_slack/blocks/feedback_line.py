@@ -12,19 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sre_slack.blocks.text import escape
 from sre_slack.contracts.investigation import SAFE_ID_PATTERN
+from sre_slack.domain.ratings import RATING_LABELS, RATINGS, FeedbackSummary
 
-RATINGS: tuple[str, ...] = ("accurate", "partially_accurate", "needs_improvement")
-RATING_LABELS: Mapping[str, str] = {
-    "accurate": "Accurate",
-    "partially_accurate": "Partially Accurate",
-    "needs_improvement": "Needs Improvement",
-}
 FEEDBACK_BLOCK_ID = "feedback"
 FEEDBACK_SUMMARY_BLOCK_ID = "feedback_summary"
 _ACTION_PREFIX = "feedback_"
@@ -68,19 +61,6 @@ def parse_feedback_value(value: str) -> tuple[str, str] | None:
     if not (_SAFE_ID.match(tenant_id) and _SAFE_ID.match(investigation_id)):
         return None
     return tenant_id, investigation_id
-
-
-@dataclass(frozen=True)
-class FeedbackSummary:
-    """What the message shows about ratings so far: counts per rating and the latest rater."""
-
-    counts: Mapping[str, int] = field(default_factory=dict)
-    latest_user_id: str | None = None
-    latest_rating: str | None = None
-
-    @property
-    def total(self) -> int:
-        return sum(max(0, self.counts.get(rating, 0)) for rating in RATINGS)
 
 
 def render_feedback_line(summary: FeedbackSummary) -> str | None:

@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sre_slack.aws import dynamodb
-from sre_slack.blocks.feedback_line import RATING_LABELS, RATINGS, FeedbackSummary
 from sre_slack.contracts.settings import get_settings
+from sre_slack.domain.ratings import RATING_LABELS, FeedbackSummary, summarize
 from sre_slack.storage import keys
 from sre_slack.storage.items import from_item, to_attr, to_item
 
@@ -207,17 +207,6 @@ def list_ratings(tenant_id: str, investigation_id: str) -> list[Rating]:
             break
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
     return sorted(ratings, key=lambda r: (r.rated_at, r.user_id))
-
-
-def summarize(ratings: list[Rating], *, latest: Rating | None = None) -> FeedbackSummary:
-    """Counts per rating and the rater to name: `latest` (the click being answered) or the newest row."""
-    counts = {rating: 0 for rating in RATINGS}
-    for row in ratings:
-        if row.rating in counts:
-            counts[row.rating] += 1
-    named = latest or (max(ratings, key=lambda r: (r.rated_at, r.user_id)) if ratings else None)
-    return FeedbackSummary(counts=counts, latest_user_id=named.user_id if named else None,
-                           latest_rating=named.rating if named else None)
 
 
 def feedback_summary(tenant_id: str, investigation_id: str) -> FeedbackSummary:
