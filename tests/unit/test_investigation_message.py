@@ -19,7 +19,6 @@ from sre_slack.blocks import investigation as investigation_module
 from sre_slack.blocks.feedback_line import (
     FeedbackSummary,
     feedback_context_block,
-    parse_feedback_value,
     rating_for_action_id,
     render_feedback_line,
 )
@@ -38,6 +37,7 @@ from sre_slack.blocks.text import (
     slack_len,
     truncate,
 )
+from sre_slack.contracts.buttons import FeedbackButtonValue
 from sre_slack.contracts.investigation import InvestigationCompleted, parse_investigation_message
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -190,7 +190,9 @@ def test_the_three_feedback_buttons_are_labelled_exactly() -> None:
 def test_the_button_value_names_tenant_and_investigation_only() -> None:
     for element in block(build(), "feedback")["elements"]:
         assert json.loads(element["value"]) == {"t": "t_acme", "i": "inv_01JD4X8Y2Z"}
-        assert parse_feedback_value(element["value"]) == ("t_acme", "inv_01JD4X8Y2Z")
+        assert FeedbackButtonValue.parse(element["value"]) == FeedbackButtonValue(
+            tenant_id="t_acme", investigation_id="inv_01JD4X8Y2Z"
+        )
         assert "xox" not in element["value"]
 
 
@@ -199,7 +201,7 @@ def test_the_button_value_names_tenant_and_investigation_only() -> None:
     ['{"t":"t_acme"}', '{"t":"t#x","i":"inv_1"}', '["t_acme","inv_1"]', "not json", '{"t":1,"i":"inv_1"}'],
 )
 def test_a_crafted_button_value_is_not_accepted_back(value: str) -> None:
-    assert parse_feedback_value(value) is None
+    assert FeedbackButtonValue.parse(value) is None
 
 
 def test_the_tenant_for_the_buttons_must_be_a_safe_id() -> None:

@@ -20,7 +20,8 @@ import pytest
 from sre_slack.blocks.digest import build_digest_message
 from sre_slack.blocks.feedback_line import FeedbackSummary
 from sre_slack.blocks.investigation import build_investigation_message
-from sre_slack.blocks.modal import ModalContext, build_view
+from sre_slack.blocks.modal import build_view
+from sre_slack.contracts.buttons import ModalContext
 from sre_slack.contracts.investigation import InvestigationCompleted, parse_investigation_message
 from sre_slack.domain.digest_stats import DayCounts, build_digest
 from sre_slack.services.interactions import with_feedback_line
@@ -111,7 +112,10 @@ def _rated_after_click() -> dict[str, Any]:
 
 
 def _view() -> dict[str, Any]:
-    view: Any = build_view(ModalContext("t_acme", "inv_01JD4X8Y2Z", "C0ALERTS", "1795767120.000100"))
+    context = ModalContext(
+        tenant_id="t_acme", investigation_id="inv_01JD4X8Y2Z", channel_id="C0ALERTS", message_ts="1795767120.000100"
+    )
+    view: Any = build_view(context)
     return view if isinstance(view, dict) else view.to_dict()
 
 

@@ -10,12 +10,10 @@ never a token. It is checked again on the way back in because anyone in the chan
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from sre_slack.blocks.text import escape
-from sre_slack.contracts.investigation import SAFE_ID_PATTERN
 from sre_slack.domain.ratings import RATING_LABELS, RATINGS, FeedbackSummary
 
 FEEDBACK_BLOCK_ID = "feedback"
@@ -24,7 +22,6 @@ _ACTION_PREFIX = "feedback_"
 
 # Slack user ids: U… (or W… on Enterprise Grid). Anything else is not rendered as a mention.
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
-_SAFE_ID = re.compile(SAFE_ID_PATTERN)
 
 
 def action_id_for(rating: str) -> str:
@@ -40,27 +37,6 @@ def rating_for_action_id(action_id: str) -> str | None:
         return None
     rating = action_id.removeprefix(_ACTION_PREFIX)
     return rating if rating in RATING_LABELS else None
-
-
-def feedback_value(tenant_id: str, investigation_id: str) -> str:
-    """The buttons' `value`: compact JSON naming the tenant and the investigation."""
-    return json.dumps({"t": tenant_id, "i": investigation_id}, separators=(",", ":"))
-
-
-def parse_feedback_value(value: str) -> tuple[str, str] | None:
-    """(tenant_id, investigation_id) from a button value, or None when it is not one we could have built."""
-    try:
-        document: Any = json.loads(value)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(document, dict):
-        return None
-    tenant_id, investigation_id = document.get("t"), document.get("i")
-    if not (isinstance(tenant_id, str) and isinstance(investigation_id, str)):
-        return None
-    if not (_SAFE_ID.match(tenant_id) and _SAFE_ID.match(investigation_id)):
-        return None
-    return tenant_id, investigation_id
 
 
 def render_feedback_line(summary: FeedbackSummary) -> str | None:

@@ -26,7 +26,6 @@ from sre_slack.blocks.feedback_line import (
     FeedbackSummary,
     action_id_for,
     feedback_context_block,
-    feedback_value,
 )
 from sre_slack.blocks.limits import (
     BLOCKS_TOTAL_CHARS_BUDGET,
@@ -51,6 +50,7 @@ from sre_slack.blocks.text import (
     truncate,
     truncate_plain,
 )
+from sre_slack.contracts.buttons import FeedbackButtonValue
 from sre_slack.contracts.investigation import SAFE_ID_PATTERN, AffectedResource, InvestigationCompleted
 from sre_slack.domain.commands import is_mutating
 
@@ -321,7 +321,7 @@ def _labels_context(labels: dict[str, str], limit: int) -> list[dict[str, Any]]:
 
 
 def _feedback_actions(tenant_id: str, investigation_id: str) -> dict[str, Any]:
-    value = feedback_value(tenant_id, investigation_id)
+    value = FeedbackButtonValue(tenant_id=tenant_id, investigation_id=investigation_id).encode()
     return {
         "type": "actions",
         "block_id": FEEDBACK_BLOCK_ID,

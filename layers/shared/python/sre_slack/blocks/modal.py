@@ -7,10 +7,10 @@ that row, and closing the modal keeps the rating as it is.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from sre_slack.contracts.buttons import ModalContext
 from sre_slack.contracts.slack_payloads import View
 
 CALLBACK_ID = "feedback_needs_improvement"
@@ -28,35 +28,6 @@ REASONS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class ModalContext:
-    """Where the modal came from; carried in the view's private_metadata (set by us, returned by Slack)."""
-
-    tenant_id: str
-    investigation_id: str
-    channel_id: str | None = None
-    message_ts: str | None = None
-
-    def to_metadata(self) -> str:
-        return json.dumps({"t": self.tenant_id, "i": self.investigation_id, "c": self.channel_id,
-                           "ts": self.message_ts}, separators=(",", ":"))
-
-    @classmethod
-    def from_metadata(cls, raw: str) -> ModalContext | None:
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(document, dict):
-            return None
-        tenant, investigation = document.get("t"), document.get("i")
-        if not (isinstance(tenant, str) and tenant and isinstance(investigation, str) and investigation):
-            return None
-        channel, ts = document.get("c"), document.get("ts")
-        return cls(tenant, investigation, channel if isinstance(channel, str) else None,
-                   ts if isinstance(ts, str) else None)
-
-
-@dataclass(frozen=True)
 class Submission:
     reason: str
     details: str | None
@@ -70,7 +41,7 @@ def build_view(context: ModalContext) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
-        "private_metadata": context.to_metadata(),
+        "private_metadata": context.encode(),
         # So that closing the modal reaches us too (view_closed), and the log shows the rater left it.
         "notify_on_close": True,
         "title": {"type": "plain_text", "text": "Needs improvement"},

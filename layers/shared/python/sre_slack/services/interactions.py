@@ -21,9 +21,9 @@ from sre_slack.blocks.feedback_line import (
     FEEDBACK_SUMMARY_BLOCK_ID,
     FeedbackSummary,
     feedback_context_block,
-    parse_feedback_value,
     rating_for_action_id,
 )
+from sre_slack.contracts.buttons import FeedbackButtonValue, ModalContext
 from sre_slack.contracts.slack_payloads import (
     BlockActions,
     InvalidPayload,
@@ -102,11 +102,11 @@ def _installation_for(tenant_id: str, team_id: str, *, what: str) -> Installatio
 
 def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retry: bool) -> None:
     logger = get_logger()
-    target = parse_feedback_value(value)
+    target = FeedbackButtonValue.parse(value)
     if target is None:
         logger.warning("feedback click refused: the button value is not one we built", rating=rating)
         return
-    tenant_id, investigation_id = target
+    tenant_id, investigation_id = target.tenant_id, target.investigation_id
     logger.append_keys(tenant_id=tenant_id, investigation_id=investigation_id)
     installation = _installation_for(tenant_id, payload.team.id, what="feedback click")
     if installation is None:
@@ -117,7 +117,8 @@ def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retr
         token = _token(installation)
         if token is not None:
             _open_modal(token, payload.trigger_id,
-                        modal.ModalContext(tenant_id, investigation_id, channel_id, message_ts))
+                        ModalContext(tenant_id=tenant_id, investigation_id=investigation_id, channel_id=channel_id,
+                                     message_ts=message_ts))
     try:
         outcome = store.record_rating(
             tenant_id, investigation_id, user_id=payload.user.id, rating=rating, team_id=payload.team.id,
@@ -167,7 +168,7 @@ def _token(installation: Installation) -> str | None:
         return None
 
 
-def _open_modal(token: str, trigger_id: str, context: modal.ModalContext) -> None:
+def _open_modal(token: str, trigger_id: str, context: ModalContext) -> None:
     from sre_slack.slack.errors import classify
 
     try:
@@ -219,7 +220,7 @@ def handle_view_submission(payload: ViewSubmission) -> InteractionAnswer:
     if payload.view.callback_id != modal.CALLBACK_ID:
         logger.info("view submission ignored", callback_id=payload.view.callback_id[:64])
         return OK
-    context = modal.ModalContext.from_metadata(payload.view.private_metadata)
+    context = ModalContext.parse(payload.view.private_metadata)
     if context is None:
         logger.warning("feedback modal without its context; nothing recorded")
         return OK
