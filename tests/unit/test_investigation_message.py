@@ -21,6 +21,7 @@ from sre_slack.blocks.feedback_line import (
     feedback_context_block,
     rating_for_action_id,
     render_feedback_line,
+    with_feedback_line,
 )
 from sre_slack.blocks.investigation import SlackMessage, build_investigation_message
 from sre_slack.blocks.limits import (
@@ -63,6 +64,11 @@ def block(message: SlackMessage, block_id: str) -> dict[str, Any]:
     matches = [b for b in message.blocks if b.get("block_id") == block_id]
     assert len(matches) == 1, f"expected one block {block_id!r}, got {[b.get('block_id') for b in message.blocks]}"
     return matches[0]
+
+
+def block_in(blocks: list[dict[str, Any]], block_id: str) -> dict[str, Any]:
+    [found] = [b for b in blocks if b.get("block_id") == block_id]
+    return found
 
 
 def has_block(message: SlackMessage, block_id: str) -> bool:
@@ -310,6 +316,47 @@ def test_a_rater_id_that_is_not_a_slack_user_id_cannot_form_a_mention() -> None:
     assert line is not None
     assert "<!channel>" not in line
     assert "&lt;!channel&gt;" in line
+
+
+def _ids(blocks: list[dict[str, Any]]) -> list[str | None]:
+    return [b.get("block_id") for b in blocks]
+
+
+def test_a_click_puts_the_feedback_line_above_the_portal_and_rating_buttons() -> None:
+    posted = build().as_kwargs()["blocks"]
+
+    blocks = with_feedback_line(posted, FeedbackSummary({"accurate": 1}, "U0ALICE", "accurate"))
+
+    assert _ids(blocks)[-3:] == ["feedback_summary", "portal", "feedback"]
+    assert blocks[-3]["elements"][0]["text"] == "Rated *Accurate* by <@U0ALICE>"
+    # Everything else is the message as posted.
+    assert [b for b in blocks if b.get("block_id") != "feedback_summary"] == posted
+    assert validate_message(blocks, "t") == []
+
+
+def test_a_later_click_replaces_the_line_and_nobody_left_removes_it() -> None:
+    first = with_feedback_line(build().as_kwargs()["blocks"], FeedbackSummary({"accurate": 1}, "U0ALICE", "accurate"))
+
+    second = with_feedback_line(
+        first, FeedbackSummary({"accurate": 1, "needs_improvement": 1}, "U0BOB", "needs_improvement")
+    )
+    cleared = with_feedback_line(second, FeedbackSummary())
+
+    assert _ids(second).count("feedback_summary") == 1
+    assert block_in(second, "feedback_summary")["elements"][0]["text"] == (
+        "Rated *Needs Improvement* by <@U0BOB> · 2 ratings: 1 Accurate, 1 Needs Improvement"
+    )
+    assert "feedback_summary" not in _ids(cleared)
+    assert _ids(cleared) == _ids(build().as_kwargs()["blocks"])
+
+
+def test_without_rating_buttons_the_line_goes_last() -> None:
+    blocks = [{"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": "x"}}]
+
+    assert _ids(with_feedback_line(blocks, FeedbackSummary({"accurate": 1}, "U1", "accurate"))) == [
+        "summary",
+        "feedback_summary",
+    ]
 
 
 def test_empty_analysis_is_said_rather_than_left_blank() -> None:

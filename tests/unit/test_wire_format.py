@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 
 from sre_slack.blocks.digest import build_digest_message
-from sre_slack.blocks.feedback_line import FeedbackSummary
+from sre_slack.blocks.feedback_line import FeedbackSummary, with_feedback_line
 from sre_slack.blocks.investigation import build_investigation_message
 from sre_slack.blocks.modal import build_view
 from sre_slack.contracts.buttons import ModalContext
 from sre_slack.contracts.investigation import InvestigationCompleted, parse_investigation_message
 from sre_slack.domain.digest_stats import DayCounts, build_digest
-from sre_slack.services.interactions import with_feedback_line
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 RECORDING = Path(__file__).with_name("wire_format.json")

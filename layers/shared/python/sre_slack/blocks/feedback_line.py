@@ -74,6 +74,19 @@ def feedback_context_block(summary: FeedbackSummary) -> dict[str, Any] | None:
     }
 
 
+def with_feedback_line(blocks: list[dict[str, Any]], summary: FeedbackSummary) -> list[dict[str, Any]]:
+    """The message's blocks with the feedback line replaced (or inserted just above the buttons)."""
+    kept = [block for block in blocks if block.get("block_id") != FEEDBACK_SUMMARY_BLOCK_ID]
+    line = feedback_context_block(summary)
+    if line is None:
+        return kept
+    position = next((i for i, block in enumerate(kept) if block.get("block_id") == FEEDBACK_BLOCK_ID), len(kept))
+    # Other action rows right above the rating buttons (the portal link) stay together with them.
+    while position > 0 and kept[position - 1].get("type") == "actions":
+        position -= 1
+    return [*kept[:position], line, *kept[position:]]
+
+
 def _mention(user_id: str | None) -> str | None:
     if user_id is None:
         return None

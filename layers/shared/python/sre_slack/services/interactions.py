@@ -16,13 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sre_slack.blocks import modal
-from sre_slack.blocks.feedback_line import (
-    FEEDBACK_BLOCK_ID,
-    FEEDBACK_SUMMARY_BLOCK_ID,
-    FeedbackSummary,
-    feedback_context_block,
-    rating_for_action_id,
-)
+from sre_slack.blocks.feedback_line import rating_for_action_id, with_feedback_line
 from sre_slack.contracts.buttons import FeedbackButtonValue, ModalContext
 from sre_slack.contracts.slack_payloads import (
     BlockActions,
@@ -32,6 +26,7 @@ from sre_slack.contracts.slack_payloads import (
     ViewSubmission,
     parse_interaction,
 )
+from sre_slack.domain.ratings import FeedbackSummary
 from sre_slack.observability import get_logger, get_metrics
 from sre_slack.slack.signing import SlackRequest
 from sre_slack.storage import ratings as store
@@ -185,19 +180,6 @@ def _emit_metric(rating: str) -> None:
     metrics = get_metrics()
     metrics.add_dimension(name="rating", value=rating)
     metrics.add_metric(name=METRIC_NAME, unit=MetricUnit.Count, value=1)
-
-
-def with_feedback_line(blocks: list[dict[str, Any]], summary: FeedbackSummary) -> list[dict[str, Any]]:
-    """The message's blocks with the feedback line replaced (or inserted just above the buttons)."""
-    kept = [block for block in blocks if block.get("block_id") != FEEDBACK_SUMMARY_BLOCK_ID]
-    line = feedback_context_block(summary)
-    if line is None:
-        return kept
-    position = next((i for i, block in enumerate(kept) if block.get("block_id") == FEEDBACK_BLOCK_ID), len(kept))
-    # Other action rows right above the rating buttons (the portal link) stay together with them.
-    while position > 0 and kept[position - 1].get("type") == "actions":
-        position -= 1
-    return [*kept[:position], line, *kept[position:]]
 
 
 def _update_message(token: str, channel_id: str, message_ts: str, message: PayloadMessage,
