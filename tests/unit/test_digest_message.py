@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sre_slack.blocks.digest import build_digest_message
-from sre_slack.blocks.digest_phrases import render_digest_text
 from sre_slack.blocks.limits import validate_message
 from sre_slack.domain.digest_stats import DayCounts, Digest, build_digest
 
@@ -261,16 +260,6 @@ def test_hostile_sizes_still_make_a_valid_message() -> None:
     assert "(no namespace)" in everything
     assert "more new alert types" in everything
     assert "more gone quiet" in everything
-
-
-def test_plain_text_rendering_has_the_same_numbers() -> None:
-    text = render_digest_text(busy_day(), tenant_name="Acme")
-    assert "42 alerts ▲ +12 (+40%) vs 30 the day before" in text
-    assert "OOMKilled 3 → 7 (+4)" in text
-    assert "Week over week: ▲ +22 (+110%) vs 20 on Thu 19 Nov" in text
-    assert render_digest_text(build_digest(REPORT_DAY, [])).splitlines()[1] == (
-        "No alerts yesterday or the day before — all quiet."
-    )
 
 
 names = st.text(min_size=1, max_size=300)
