@@ -33,7 +33,6 @@ def test_the_button_value_is_compact_json_naming_tenant_and_investigation() -> N
         '{"t":1,"i":"inv_1"}',
         '{"t":"t_acme","i":["inv_1"]}',
         '{"t":"t#x","i":"inv_1"}',
-        '{"t":"t_acme","i":"inv_1\\n"}',
         '{"t":"","i":"inv_1"}',
         '{"t":"t_acme","i":"inv_1","token":"xoxb-1"}',
         '{"tenant_id":"t_acme","investigation_id":"inv_1"}',

@@ -23,7 +23,7 @@ def counts(offset: int = 0, **fields: Any) -> DayCounts:
 def texts(message: Any) -> list[str]:
     """Every text a reader can see, block by block."""
     found: list[str] = []
-    for block in message.blocks:
+    for block in message.as_kwargs()["blocks"]:
         if "text" in block:
             found.append(block["text"]["text"])
         found.extend(element["text"] for element in block.get("elements", []) if "text" in element)
@@ -69,7 +69,7 @@ def busy_day() -> Digest:
 
 def test_busy_day_reads_as_the_change_first() -> None:
     message = build_digest_message(busy_day(), tenant_name="Acme", portal_url="https://portal.example.com/d")
-    assert message.blocks[0] == {
+    assert message.as_kwargs()["blocks"][0] == {
         "type": "header",
         "text": {"type": "plain_text", "text": "Daily alert digest — Thursday, 26 Nov 2026", "emoji": True},
     }
@@ -83,7 +83,7 @@ def test_busy_day_reads_as_the_change_first() -> None:
     ]
     assert any("*Acme*" in t for t in texts(message))
     assert any("<https://portal.example.com/d|Open the portal>" in t for t in texts(message))
-    assert validate_message(message.blocks, message.text) == []
+    assert validate_message(message.as_kwargs()["blocks"], message.text) == []
 
 
 def test_namespace_table_top_with_change_then_others() -> None:
@@ -176,7 +176,7 @@ def test_quiet_day_says_so_briefly() -> None:
     assert "No alerts yesterday or the day before — all quiet." in texts(message)
     assert message.text == "Alert digest for 2026-11-26: no alerts, all quiet"
     assert not any(t.startswith(("*By namespace*", "*What changed*", "*Last 7 days*")) for t in texts(message))
-    assert validate_message(message.blocks, message.text) == []
+    assert validate_message(message.as_kwargs()["blocks"], message.text) == []
 
 
 def test_quiet_day_after_a_busy_week_still_shows_the_week() -> None:
@@ -253,7 +253,7 @@ def test_hostile_sizes_still_make_a_valid_message() -> None:
     )
     digest = build_digest(REPORT_DAY, [today, yesterday, counts(7, total=5)])
     message = build_digest_message(digest, tenant_name=long, portal_url="https://portal.example.com/" + "a" * 500)
-    assert validate_message(message.blocks, message.text) == []
+    assert validate_message(message.as_kwargs()["blocks"], message.text) == []
     everything = "\n".join(texts(message))
     # 750 namespaces over the two days, 8 shown; the rest of the total had no namespace
     assert "others (742 namespaces)" in everything
@@ -284,7 +284,7 @@ def test_any_digest_makes_a_valid_escaped_message(
                      ratings=ratings)
     days[1] = counts(1, total=totals[1], by_namespace=ns_yesterday, by_alert=alerts_yesterday)
     message = build_digest_message(build_digest(REPORT_DAY, days), tenant_name=tenant)
-    assert validate_message(message.blocks, message.text) == []
+    assert validate_message(message.as_kwargs()["blocks"], message.text) == []
     assert message.text.startswith("Alert digest for 2026-11-26: ")
     for text in texts(message)[1:]:
         assert _raw_brackets_outside_our_links(text) == []

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
 from sre_slack.blocks import investigation as investigation_module
 from sre_slack.blocks.feedback_line import (
@@ -60,9 +60,14 @@ def build(document: dict[str, Any] | None = None, **kwargs: Any) -> SlackMessage
     return build_investigation_message(investigation(document), tenant_id="t_acme", **kwargs)
 
 
+def wire(message: SlackMessage) -> list[dict[str, Any]]:
+    """The blocks as Slack receives them."""
+    return message.as_kwargs()["blocks"]
+
+
 def block(message: SlackMessage, block_id: str) -> dict[str, Any]:
-    matches = [b for b in message.blocks if b.get("block_id") == block_id]
-    assert len(matches) == 1, f"expected one block {block_id!r}, got {[b.get('block_id') for b in message.blocks]}"
+    matches = [b for b in wire(message) if b.get("block_id") == block_id]
+    assert len(matches) == 1, f"expected one block {block_id!r}, got {[b.get('block_id') for b in wire(message)]}"
     return matches[0]
 
 
@@ -72,7 +77,7 @@ def block_in(blocks: list[dict[str, Any]], block_id: str) -> dict[str, Any]:
 
 
 def has_block(message: SlackMessage, block_id: str) -> bool:
-    return any(b.get("block_id") == block_id for b in message.blocks)
+    return any(b.get("block_id") == block_id for b in wire(message))
 
 
 def texts(node: Any) -> Iterator[tuple[str, str]]:
@@ -88,7 +93,7 @@ def texts(node: Any) -> Iterator[tuple[str, str]]:
 
 
 def mrkdwn(message: SlackMessage) -> str:
-    return "\n".join(text for kind, text in texts(message.blocks) if kind == "mrkdwn")
+    return "\n".join(text for kind, text in texts(wire(message)) if kind == "mrkdwn")
 
 
 def header_text(message: SlackMessage) -> str:
@@ -96,9 +101,9 @@ def header_text(message: SlackMessage) -> str:
 
 
 def assert_slack_accepts(message: SlackMessage) -> None:
-    assert validate_message(message.blocks, message.text) == []
+    assert validate_message(wire(message), message.text) == []
     # An independent check of the per-field limits: slack_sdk's own block classes.
-    for raw in message.blocks:
+    for raw in wire(message):
         Block.parse(copy.deepcopy(raw)).validate_json()
     assert slack_len(message.text) <= FALLBACK_TEXT_MAX
     assert "\n" not in message.text
@@ -142,7 +147,7 @@ def test_only_the_command_that_changes_the_cluster_is_marked() -> None:
 
 
 def test_sections_read_in_the_order_of_need() -> None:
-    order = [b.get("block_id") for b in build().blocks]
+    order = [b.get("block_id") for b in wire(build())]
 
     assert order.index("title") == 0
     assert order.index("summary") < order.index("root_cause") < order.index("action_0")
@@ -388,7 +393,12 @@ def test_actions_without_commands_and_no_resources_still_render() -> None:
 def test_as_kwargs_is_what_chat_post_message_takes() -> None:
     message = build()
 
-    assert message.as_kwargs() == {"text": message.text, "blocks": message.blocks}
+    kwargs = message.as_kwargs()
+
+    assert set(kwargs) == {"text", "blocks"} and kwargs["text"] == message.text
+    # Plain JSON, in the message's order: what the Web API client sends.
+    assert json.loads(json.dumps(kwargs["blocks"])) == kwargs["blocks"]
+    assert [b.get("block_id") for b in kwargs["blocks"]] == [b.block_id for b in message.blocks]
 
 
 # --- nothing from outside can ping or link -------------------------------------------------------------
@@ -487,7 +497,7 @@ def test_a_full_message_keeps_room_for_the_feedback_line_a_click_adds() -> None:
     line = feedback_context_block(busiest)
     assert line is not None
 
-    blocks = [*message.blocks[:-2], line, *message.blocks[-2:]]
+    blocks = [*wire(message)[:-2], line.to_dict(), *wire(message)[-2:]]
 
     assert validate_message(blocks, message.text) == []
 
@@ -538,16 +548,26 @@ def test_a_very_long_portal_url_stays_on_the_button_only() -> None:
     assert document["portal_url"] not in mrkdwn(message)
 
 
-def test_the_last_guard_sends_a_minimal_message_rather_than_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    def oversized(*_args: Any, **_kwargs: Any) -> list[dict[str, Any]]:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 5000}}] * 60
-
-    monkeypatch.setattr(investigation_module, "_full_blocks", oversized)
+@pytest.mark.parametrize(
+    "oversized",
+    [
+        [SectionBlock(text=MarkdownTextObject(text="x" * 100))] * 60,  # too many blocks
+        [SectionBlock(text=MarkdownTextObject(text="x" * 5000))],  # slack_sdk itself refuses
+        [SectionBlock(text=MarkdownTextObject(text="🔥" * 2000))],  # only the UTF-16 count catches it
+    ],
+    ids=["60-blocks", "section-5000", "section-2000-emoji"],
+)
+def test_the_last_guard_sends_a_minimal_message_rather_than_none(
+    monkeypatch: pytest.MonkeyPatch, oversized: list[Block]
+) -> None:
+    monkeypatch.setattr(investigation_module, "_full_blocks", lambda *_args, **_kwargs: oversized)
 
     message = build()
 
     assert_slack_accepts(message)
     assert header_text(message) == "🔴 KubePodCrashLooping"
+    assert "Pod payments/api-7f9c4 is restarting every 40 s" in block(message, "summary")["text"]["text"]
+    assert not has_block(message, "root_cause")
     assert [e["text"]["text"] for e in block(message, "feedback")["elements"]] == [
         "Accurate",
         "Partially Accurate",

@@ -9,13 +9,12 @@ names the field. The JSON is the same as json.dumps(..., separators=(",", ":")) 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Self
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sre_slack.contracts.investigation import SAFE_ID_PATTERN
-
-SafeId = Annotated[str, Field(pattern=SAFE_ID_PATTERN)]
+# The ids are the investigation message's own, held to the same rule.
+from sre_slack.contracts.investigation import SafeId
 
 
 class _RoundTrip(BaseModel):

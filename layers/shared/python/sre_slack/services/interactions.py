@@ -29,6 +29,7 @@ from sre_slack.contracts.slack_payloads import (
 from sre_slack.domain.ratings import FeedbackSummary
 from sre_slack.observability import get_logger, get_metrics
 from sre_slack.slack.signing import SlackRequest
+from sre_slack.slack.views import open_view
 from sre_slack.storage import ratings as store
 from sre_slack.storage.installations import Installation, get_installation
 
@@ -167,7 +168,7 @@ def _open_modal(token: str, trigger_id: str, context: ModalContext) -> None:
     from sre_slack.slack.errors import classify
 
     try:
-        view_id = modal.open_modal(token, trigger_id, context)
+        view_id = open_view(token, trigger_id, modal.build_view(context))
     except Exception as exc:  # the rating still counts without the modal
         get_logger().warning("feedback modal not opened", failure=classify(exc).describe())
         return
