@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
-
 from localdev.digest_text import render_digest_text
-from sre_slack.domain.digest_stats import DayCounts, build_digest
-
-REPORT_DAY = date(2026, 11, 26)  # a Thursday
-
-
-def counts(offset: int = 0, **fields: Any) -> DayCounts:
-    return DayCounts(day=REPORT_DAY - timedelta(days=offset), **fields)
+from sre_slack.domain.digest_stats import build_digest
+from tests.digest_examples import REPORT_DAY, busy_day, counts
 
 
 def test_a_busy_day_prints_every_section_with_its_changes() -> None:
-    digest = build_digest(
-        REPORT_DAY,
-        [
-            counts(0, total=42, by_severity={"critical": 5, "warning": 30, "info": 7},
-                   by_namespace={"payments": 20, "checkout": 12, "kube-system": 6, "ml": 2, "web": 1, "batch": 1},
-                   by_alert={"OOMKilled": 7, "KubePodCrashLooping": 30, "DiskPressure": 5},
-                   by_cluster={"prod-us": 30, "staging": 12},
-                   ratings={"accurate": 8, "partially_accurate": 3, "needs_improvement": 1}),
-            counts(1, total=30, by_severity={"critical": 3, "warning": 27},
-                   by_namespace={"payments": 10, "checkout": 20},
-                   by_alert={"OOMKilled": 3, "KubePodCrashLooping": 18, "DiskPressure": 8, "NodeNotReady": 1},
-                   by_cluster={"prod-us": 30}),
-            counts(7, total=20),
-        ],
-        top_namespaces=3,
-    )
+    digest = busy_day()
 
     assert render_digest_text(digest, tenant_name="Acme").splitlines() == [
         "Daily alert digest — Thursday, 26 Nov 2026",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -11,13 +10,8 @@ from hypothesis import strategies as st
 
 from sre_slack.blocks.digest import build_digest_message
 from sre_slack.blocks.limits import validate_message
-from sre_slack.domain.digest_stats import DayCounts, Digest, build_digest
-
-REPORT_DAY = date(2026, 11, 26)  # a Thursday
-
-
-def counts(offset: int = 0, **fields: Any) -> DayCounts:
-    return DayCounts(day=REPORT_DAY - timedelta(days=offset), **fields)
+from sre_slack.domain.digest_stats import build_digest
+from tests.digest_examples import REPORT_DAY, busy_day, counts
 
 
 def texts(message: Any) -> list[str]:
@@ -38,33 +32,6 @@ def section(message: Any, heading: str) -> str:
 def table_rows(text: str) -> list[str]:
     [block] = re.findall(r"```(.*?)```", text, flags=re.DOTALL)
     return block.split("\n")
-
-
-def busy_day() -> Digest:
-    return build_digest(
-        REPORT_DAY,
-        [
-            counts(
-                0,
-                total=42,
-                by_severity={"critical": 5, "warning": 30, "info": 7},
-                by_namespace={"payments": 20, "checkout": 12, "kube-system": 6, "ml": 2, "web": 1, "batch": 1},
-                by_alert={"OOMKilled": 7, "KubePodCrashLooping": 30, "DiskPressure": 5},
-                by_cluster={"prod-us": 30, "staging": 12},
-                ratings={"accurate": 8, "partially_accurate": 3, "needs_improvement": 1},
-            ),
-            counts(
-                1,
-                total=30,
-                by_severity={"critical": 3, "warning": 27},
-                by_namespace={"payments": 10, "checkout": 20},
-                by_alert={"OOMKilled": 3, "KubePodCrashLooping": 18, "DiskPressure": 8, "NodeNotReady": 1},
-                by_cluster={"prod-us": 30},
-            ),
-            counts(7, total=20),
-        ],
-        top_namespaces=3,
-    )
 
 
 def test_busy_day_reads_as_the_change_first() -> None:

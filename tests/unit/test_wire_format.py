@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,11 @@ from sre_slack.blocks.investigation import build_investigation_message
 from sre_slack.blocks.modal import build_view
 from sre_slack.contracts.buttons import ModalContext
 from sre_slack.contracts.investigation import InvestigationCompleted, parse_investigation_message
-from sre_slack.domain.digest_stats import DayCounts, build_digest
+from sre_slack.domain.digest_stats import build_digest
+from tests.digest_examples import REPORT_DAY, busy_day, counts
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 RECORDING = Path(__file__).with_name("wire_format.json")
-REPORT_DAY = date(2026, 11, 26)
 RESOLVED_AT = datetime(2026, 11, 27, 8, 47, 30, tzinfo=UTC)
 RATED = FeedbackSummary({"accurate": 2, "needs_improvement": 1}, "U0ALICE", "accurate")
 
@@ -67,38 +67,15 @@ def _without_portal(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key != "portal_url"}
 
 
-def _counts(offset: int, **fields: Any) -> DayCounts:
-    return DayCounts(day=REPORT_DAY - timedelta(days=offset), **fields)
-
-
-def _busy_digest() -> Any:
-    return build_digest(
-        REPORT_DAY,
-        [
-            _counts(0, total=42, by_severity={"critical": 5, "warning": 30, "info": 7},
-                    by_namespace={"payments": 20, "checkout": 12, "kube-system": 6, "ml": 2, "web": 1, "batch": 1},
-                    by_alert={"OOMKilled": 7, "KubePodCrashLooping": 30, "DiskPressure": 5},
-                    by_cluster={"prod-us": 30, "staging": 12},
-                    ratings={"accurate": 8, "partially_accurate": 3, "needs_improvement": 1}),
-            _counts(1, total=30, by_severity={"critical": 3, "warning": 27},
-                    by_namespace={"payments": 10, "checkout": 20},
-                    by_alert={"OOMKilled": 3, "KubePodCrashLooping": 18, "DiskPressure": 8, "NodeNotReady": 1},
-                    by_cluster={"prod-us": 30}),
-            _counts(7, total=20),
-        ],
-        top_namespaces=3,
-    )
-
-
 def _hostile_digest() -> Any:
     long = "x<&>" * 75
-    today = _counts(0, total=100_000, by_severity={"critical": 40_000, "warning": 60_000},
+    today = counts(0, total=100_000, by_severity={"critical": 40_000, "warning": 60_000},
                     by_namespace={f"{long}{i}": i + 1 for i in range(50)},
                     by_alert={f"{long}{i}": i % 9 for i in range(200)},
                     by_cluster={f"{long}{i}": i + 1 for i in range(30)})
-    yesterday = _counts(1, total=90_000, by_namespace={f"{long}{i}": 3 for i in range(25, 75)},
+    yesterday = counts(1, total=90_000, by_namespace={f"{long}{i}": 3 for i in range(25, 75)},
                         by_alert={f"{long}{i}": i % 7 + 1 for i in range(100, 300)})
-    return build_digest(REPORT_DAY, [today, yesterday, _counts(7, total=5)])
+    return build_digest(REPORT_DAY, [today, yesterday, counts(7, total=5)])
 
 
 def _investigation_case(event: str, change: Any = None, **kwargs: Any) -> Callable[[], dict[str, Any]]:
@@ -134,7 +111,7 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     ),
     "completed_rated_after_click": _rated_after_click,
     "digest_busy": lambda: build_digest_message(
-        _busy_digest(), tenant_name="Acme", portal_url="https://portal.example.com/d"
+        busy_day(), tenant_name="Acme", portal_url="https://portal.example.com/d"
     ).as_kwargs(),
     "digest_quiet": lambda: build_digest_message(build_digest(REPORT_DAY, [])).as_kwargs(),
     "digest_hostile": lambda: build_digest_message(

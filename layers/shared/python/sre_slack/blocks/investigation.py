@@ -8,7 +8,9 @@ Any input yields a message Slack accepts. Every text from the engine is escaped 
 sections share one character budget (`limits.BLOCKS_TOTAL_CHARS_BUDGET`) handed out by priority: header,
 summary and the fixed parts first, then the start of the root cause, then actions, then resources, then
 labels. What does not fit ends in "…and N more — see the portal". `validate_message` runs on the result as
-a last guard; should it ever object, a minimal message (header, summary, buttons) is sent instead of none.
+a last guard; should it (or slack_sdk's own validation) ever object, a minimal message (header, summary,
+buttons) is sent instead of none. The pieces (`title_block`, `summary_block`, `closing_blocks`, ...) are
+slack_sdk blocks that a shorter message, such as a thread reply, can be made of.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def fallback_text(inv: InvestigationCompleted, *, resolved: bool = False) -> str
 
 
 def title_block(inv: InvestigationCompleted, *, resolved: bool) -> HeaderBlock:
-    """"🔴 KubePodCrashLooping", "✅ Resolved: …", prefixed "🧪 TEST · " for a test investigation."""
+    """The header: "🔴 KubePodCrashLooping" or "✅ Resolved: …", after "🧪 TEST · " for a test investigation."""
     # plain_text: Slack parses nothing here, so the name is shown as sent, not escaped.
     prefix = TEST_HEADER_PREFIX if inv.test else ""
     prefix += "✅ Resolved: " if resolved else f"{SEVERITY_EMOJI[inv.alert.severity]} "
