@@ -108,9 +108,9 @@ def block_problems(blocks: Sequence[Block | dict[str, Any]], *, max_blocks: int 
     block_ids: set[str] = set()
     for index, block in enumerate(blocks):
         path: Path = ("blocks", index)
-        wire, refusal = _as_json(block)
-        if wire is None:
-            problems.append(Problem(path, refusal))
+        wire = _as_json(block, path)
+        if isinstance(wire, Problem):
+            problems.append(wire)
             continue
         found = _check_block(wire, path)
         if not found and isinstance(block, dict):
@@ -120,7 +120,7 @@ def block_problems(blocks: Sequence[Block | dict[str, Any]], *, max_blocks: int 
                 found.append(Problem(path, f"slack_sdk refuses it: {objection}"))
         problems += found
         block_id = wire.get("block_id")
-        if block_id is not None:
+        if isinstance(block_id, str):
             if block_id in block_ids:
                 problems.append(Problem((*path, "block_id"), f"duplicate block_id {block_id!r}"))
             block_ids.add(block_id)
@@ -141,22 +141,22 @@ def validate_message(blocks: Sequence[Block | dict[str, Any]], text: str) -> lis
     if not isinstance(blocks, Sequence) or isinstance(blocks, str):
         return [*problems, "blocks: must be a list"]
     problems += [str(problem) for problem in block_problems(blocks)]
-    total = blocks_char_count([wire for wire, _ in map(_as_json, blocks) if wire is not None])
+    total = blocks_char_count([wire for wire in (_as_json(b, ()) for b in blocks) if isinstance(wire, dict)])
     if total > BLOCKS_TOTAL_CHARS_BUDGET:
         problems.append(f"blocks: {total} characters in total, budget {BLOCKS_TOTAL_CHARS_BUDGET}")
     return problems
 
 
-def _as_json(block: Any) -> tuple[dict[str, Any], None] | tuple[None, str]:
+def _as_json(block: Any, path: Path) -> dict[str, Any] | Problem:
     """The block as Slack receives it, or why there is none (building a slack_sdk object's JSON validates it)."""
     if isinstance(block, dict):
-        return block, None
+        return block
     if isinstance(block, Block):
         try:
-            return block.to_dict(), None
+            return block.to_dict()
         except SlackObjectFormationError as exc:
-            return None, f"slack_sdk refuses it: {exc}"
-    return None, "must be an object"
+            return Problem(path, f"slack_sdk refuses it: {exc}")
+    return Problem(path, "must be an object")
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -243,7 +243,7 @@ def _check_actions(block: dict[str, Any], path: Path, problems: list[Problem]) -
     for index, element in enumerate(elements):
         _check_element(element, (*path, "elements", index), problems)
         action_id = element.get("action_id") if isinstance(element, dict) else None
-        if action_id is not None:
+        if isinstance(action_id, str):
             if action_id in action_ids:
                 problems.append(Problem((*path, "elements", index, "action_id"), f"duplicate action_id {action_id!r}"))
             action_ids.add(action_id)
