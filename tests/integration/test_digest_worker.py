@@ -413,4 +413,4 @@ def test_the_worker_reads_config_and_eight_days_in_two_requests(functions, slack
     # Exactly the eight days of the window were read, whatever else is stored.
     assert outcome.digest is not None and outcome.digest.week.totals == (7, 6, 5, 4, 3, 2, 1)
     assert outcome.digest.week.week_over_week is not None and outcome.digest.week.week_over_week.previous == 8
-    assert json.dumps(outcome.message.blocks)  # serialisable as posted
+    assert json.dumps(outcome.message.as_kwargs()["blocks"])  # serialisable as posted
