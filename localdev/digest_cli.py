@@ -24,6 +24,9 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from localdev.digest_text import render_digest_text
+from sre_slack.domain.digest_stats import build_digest
+
 EXAMPLE_TENANT = "t_local"
 EXAMPLE_CHANNEL = "C0ALERTS"
 
@@ -86,8 +89,6 @@ def seed_example(tenant_id: str, report_day: date) -> None:
 
 
 def render_text(tenant_id: str, day: date) -> str:
-    from sre_slack.blocks.digest_phrases import render_digest_text
-    from sre_slack.domain.digest_stats import build_digest
     from sre_slack.storage.counters import read_day_counts
 
     return render_digest_text(build_digest(day, read_day_counts(tenant_id, day)))

@@ -32,8 +32,7 @@ from localdev.slack_standin_state import (
     View,
     Workspace,
 )
-
-MAX_VIEW_BLOCKS = 100
+from sre_slack.blocks.limits import MAX_VIEW_BLOCKS
 
 
 class ApiError(Exception):

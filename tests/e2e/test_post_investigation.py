@@ -3,7 +3,7 @@ resolve), and the alert is counted once for the digest."""
 
 from __future__ import annotations
 
-from sre_slack.blocks.feedback_line import RATING_LABELS
+from sre_slack.domain.ratings import RATING_LABELS
 from sre_slack.storage import keys
 from tests.posting import (
     TENANT,

@@ -408,6 +408,21 @@ def test_update_validates_blocks_too(slack: SlackStandIn) -> None:
     assert slack.message("C0ALERTS", ts).text == "x"  # type: ignore[union-attr]
 
 
+def test_invalid_blocks_errors_point_at_the_broken_field(slack: SlackStandIn) -> None:
+    blocks = [
+        _section("ok"),
+        {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}},
+        {"type": "actions", "elements": [_button(style="loud")]},
+    ]
+    failure = api_error(lambda: bot(slack).chat_postMessage(channel="C0ALERTS", text="t", blocks=blocks))
+    assert failure.response["error"] == "invalid_blocks"
+    errors = failure.response["errors"]
+    assert len(errors) == 2
+    assert errors[0].endswith("[json-pointer:/blocks/1/text]") and "151 characters" in errors[0]
+    # A rule only slack_sdk's validation knows is Slack's answer here too.
+    assert errors[1].endswith("[json-pointer:/blocks/2]") and "style" in errors[1]
+
+
 # -- faults --------------------------------------------------------------------------------------------
 def test_429_with_retry_after_reaches_slack_sdk(slack: SlackStandIn) -> None:
     slack.fail_next("chat.postMessage", retry_after=30)

@@ -12,11 +12,12 @@ of namespaces and alert types with 300-character names still gets a message Slac
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+
+from slack_sdk.models.blocks import Block, SectionBlock
 
 from sre_slack.blocks import digest_phrases as phrase
-from sre_slack.blocks.investigation import SlackMessage
 from sre_slack.blocks.limits import SECTION_TEXT_MAX
+from sre_slack.blocks.message import SlackMessage, context, header, section
 from sre_slack.blocks.text import (
     bullet_list,
     clip_line,
@@ -43,9 +44,8 @@ def build_digest_message(
     digest: Digest, *, tenant_name: str | None = None, portal_url: str | None = None
 ) -> SlackMessage:
     """The digest message for one tenant; `portal_url` (our own configuration) adds a link to the portal."""
-    blocks: list[dict[str, Any]] = [_header(phrase.title(digest.day))]
-    about = _about(digest, tenant_name)
-    blocks.append(_context(about))
+    # The title holds no outside text (and a header is plain_text, which Slack does not parse anyway).
+    blocks: list[Block] = [header(phrase.title(digest.day)), context(_about(digest, tenant_name))]
 
     if digest.quiet:
         blocks.append(_section(phrase.QUIET))
@@ -67,8 +67,8 @@ def build_digest_message(
     if portal_url:
         footer.append(link(portal_url, "Open the portal"))
     if footer:
-        blocks.append(_context(" · ".join(footer)))
-    return SlackMessage(text=phrase.fallback_text(digest), blocks=blocks)
+        blocks.append(context(" · ".join(footer)))
+    return SlackMessage(text=phrase.fallback_text(digest), blocks=tuple(blocks))
 
 
 def _about(digest: Digest, tenant_name: str | None) -> str:
@@ -172,17 +172,8 @@ def _week(digest: Digest) -> str:
     return f"*Last 7 days* {bars}  {span} ({scale})\n{phrase.week_over_week(digest)}"
 
 
-def _header(text: str) -> dict[str, Any]:
-    # plain_text is not parsed by Slack; the title holds no outside text anyway.
-    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
-
-
-def _section(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(mrkdwn, SECTION_TEXT_MAX)}}
-
-
-def _context(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
+def _section(mrkdwn: str) -> SectionBlock:
+    return section(truncate(mrkdwn, SECTION_TEXT_MAX))
 
 
 __all__ = ["build_digest_message"]

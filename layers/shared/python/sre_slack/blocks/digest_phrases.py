@@ -1,15 +1,15 @@
-"""How a digest reads, in plain text: the phrases shared by the Slack message and the plain-text rendering.
+"""How a digest reads: the phrases of the digest message (titles, counts, changes and their arrows).
 
 Nothing here escapes for Slack: callers put these phrases into mrkdwn and escape the names they insert
-(`sre_slack.blocks.digest` does). Numbers and arrows never need escaping.
+(`sre_slack.blocks.digest` does). Numbers and arrows never need escaping. The local CLI's plain-text rendering
+(localdev/digest_text.py) is built from the same phrases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 
-from sre_slack.domain.digest_stats import Breakdown, Change, Digest, NamedChange, Trend
+from sre_slack.domain.digest_stats import Change, Digest, NamedChange, Trend
 
 ARROWS: dict[Trend, str] = {"up": "▲", "down": "▼", "flat": "■", "new": "🆕", "gone": "▼"}
 LEGEND = "▲ up  ▼ down  ■ no change  🆕 new"
@@ -80,11 +80,6 @@ def comparison(change: Change, against: str) -> str:
     return f"{change_text(change)} vs {count(change.previous)} {against}"
 
 
-def total_line(digest: Digest) -> str:
-    """'42 alerts ▲ +12 (+40%) vs 30 the day before'."""
-    return f"{alerts(digest.total.current)} {comparison(digest.total, 'the day before')}"
-
-
 def fallback_text(digest: Digest) -> str:
     """Notification text: 'Alert digest for 2026-11-26: 42 alerts (▲ +12 vs previous day)'."""
     head = f"Alert digest for {digest.day.isoformat()}"
@@ -107,12 +102,6 @@ def week_over_week(digest: Digest) -> str:
     return f"Week over week: {comparison(week.week_over_week, on_day)}"
 
 
-def week_line(digest: Digest) -> str:
-    """'Last 7 days: ▁▂▃▅▂▁█  9 … 42' with the range the bars are scaled to."""
-    totals = digest.week.totals
-    return f"Last 7 days: {digest.week.sparkline}  low {count(min(totals))}, high {count(max(totals))}"
-
-
 def accuracy_line(digest: Digest) -> str | None:
     """'Accuracy (12 ratings): Accurate 67% · Partially Accurate 25% · Needs Improvement 8%'."""
     accuracy = digest.accuracy
@@ -130,68 +119,3 @@ def others_label(names: int, noun: str) -> str:
 def mover(row: NamedChange, name: str) -> str:
     """A riser or faller: 'name 3 → 9 (+6)'. `name` is passed in so the caller can escape or format it."""
     return f"{name} {count(row.change.previous)} → {count(row.change.current)} ({signed(row.change.delta)})"
-
-
-def more(total: int, shown: int) -> str:
-    return f"and {total - shown:,} more" if total > shown else ""
-
-
-def _table(rows: Sequence[tuple[str, int, Change]]) -> list[str]:
-    # Plain text has no width limit: names are shown in full and the columns follow the longest.
-    width = max((len(label) for label, _, _ in rows), default=0)
-    number = max((len(count(n)) for _, n, _ in rows), default=0)
-    return [f"{label:<{width}}  {count(n):>{number}}  {change_text(c)}" for label, n, c in rows]
-
-
-def _breakdown_rows(breakdown: Breakdown, noun: str) -> list[tuple[str, int, Change]]:
-    rows = [(r.name, r.change.current, r.change) for r in breakdown.top]
-    if breakdown.others:
-        o = breakdown.others
-        rows.append((others_label(o.names, noun), o.change.current, o.change))
-    return rows
-
-
-def render_digest_text(digest: Digest, *, tenant_name: str | None = None) -> str:
-    """The whole digest as plain text (CLI output, closing notes). Names are shown in full."""
-    lines = [title(digest.day)]
-    if tenant_name:
-        lines.append(tenant_name)
-    if digest.quiet:
-        lines += [QUIET, week_line(digest)]
-        return "\n".join(lines)
-
-    lines += ["", total_line(digest)]
-    lines += ["  " + row for row in _table([(s.name, s.change.current, s.change) for s in digest.severities])]
-
-    namespace_rows = _breakdown_rows(digest.namespaces, "namespace")
-    unnamed = digest.without_namespace
-    if unnamed.current or unnamed.previous:
-        namespace_rows.append((WITHOUT_NAMESPACE, unnamed.current, unnamed))
-    if namespace_rows:
-        lines += ["", "By namespace"]
-        lines += ["  " + row for row in _table(namespace_rows)]
-
-    changes = digest.changes
-    lines += ["", "What changed"]
-    if not changes.anything:
-        lines.append("  Same alert types as the day before, same counts.")
-    if changes.new:
-        listed = ", ".join(f"{r.name} ({count(r.change.current)})" for r in changes.new[:LISTED_TYPES])
-        lines.append(f"  {ARROWS['new']} New: {listed} {more(len(changes.new), LISTED_TYPES)}".rstrip())
-    if changes.risers:
-        lines.append(f"  {ARROWS['up']} Rising: " + ", ".join(mover(r, r.name) for r in changes.risers))
-    if changes.fallers:
-        lines.append(f"  {ARROWS['down']} Falling: " + ", ".join(mover(r, r.name) for r in changes.fallers))
-    if changes.gone_quiet:
-        listed = ", ".join(
-            f"{r.name} ({count(r.change.previous)} the day before)" for r in changes.gone_quiet[:LISTED_TYPES]
-        )
-        lines.append(f"  Gone quiet: {listed} {more(len(changes.gone_quiet), LISTED_TYPES)}".rstrip())
-
-    lines += ["", week_line(digest), week_over_week(digest)]
-    if (accuracy := accuracy_line(digest)) is not None:
-        lines.append(accuracy)
-    if digest.clusters is not None:
-        lines += ["", "By cluster"]
-        lines += ["  " + row for row in _table(_breakdown_rows(digest.clusters, "cluster"))]
-    return "\n".join(lines)

@@ -1,8 +1,9 @@
-"""The feedback buttons' wire format and the "who rated it how" line, shared by posting and the click handler.
+"""The feedback buttons and the "who rated it how" line, shared by posting and the click handler.
 
-The three ratings, their labels (exactly as CONTRACT.md words them) and action ids live here once: the
-investigation message renders the buttons from them, the interactions handler reads clicks back with
-`rating_for_action_id` and `parse_feedback_value`, and both render `FeedbackSummary` the same way.
+The investigation message ends with `feedback_actions` (one button per rating, labelled as CONTRACT.md words
+them); the interactions handler reads a click back with `rating_for_action_id` and the button value with
+`contracts.buttons.FeedbackButtonValue`, and answers it with `with_feedback_line`: the message as Slack sent
+it with the click, the feedback line replaced. Both render `FeedbackSummary` the same way.
 
 The button value carries only `{"t": tenant_id, "i": investigation_id}`: enough to find the investigation,
 never a token. It is checked again on the way back in because anyone in the channel can craft a click.
@@ -10,28 +11,23 @@ never a token. It is checked again on the way back in because anyone in the chan
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-from sre_slack.blocks.text import escape
-from sre_slack.contracts.investigation import SAFE_ID_PATTERN
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock
 
-RATINGS: tuple[str, ...] = ("accurate", "partially_accurate", "needs_improvement")
-RATING_LABELS: Mapping[str, str] = {
-    "accurate": "Accurate",
-    "partially_accurate": "Partially Accurate",
-    "needs_improvement": "Needs Improvement",
-}
+from sre_slack.blocks.message import actions, button, context
+from sre_slack.blocks.text import escape
+from sre_slack.contracts.buttons import FeedbackButtonValue
+from sre_slack.domain.ratings import RATING_LABELS, RATINGS, FeedbackSummary
+
 FEEDBACK_BLOCK_ID = "feedback"
 FEEDBACK_SUMMARY_BLOCK_ID = "feedback_summary"
 _ACTION_PREFIX = "feedback_"
 
 # Slack user ids: U… (or W… on Enterprise Grid). Anything else is not rendered as a mention.
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
-_SAFE_ID = re.compile(SAFE_ID_PATTERN)
 
 
 def action_id_for(rating: str) -> str:
@@ -49,38 +45,15 @@ def rating_for_action_id(action_id: str) -> str | None:
     return rating if rating in RATING_LABELS else None
 
 
-def feedback_value(tenant_id: str, investigation_id: str) -> str:
-    """The buttons' `value`: compact JSON naming the tenant and the investigation."""
-    return json.dumps({"t": tenant_id, "i": investigation_id}, separators=(",", ":"))
+def rating_buttons(target: FeedbackButtonValue) -> list[ButtonElement]:
+    """One button per rating, in the contract's order, each naming the investigation in its value."""
+    value = target.encode()
+    return [button(RATING_LABELS[rating], action_id=action_id_for(rating), value=value) for rating in RATINGS]
 
 
-def parse_feedback_value(value: str) -> tuple[str, str] | None:
-    """(tenant_id, investigation_id) from a button value, or None when it is not one we could have built."""
-    try:
-        document: Any = json.loads(value)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(document, dict):
-        return None
-    tenant_id, investigation_id = document.get("t"), document.get("i")
-    if not (isinstance(tenant_id, str) and isinstance(investigation_id, str)):
-        return None
-    if not (_SAFE_ID.match(tenant_id) and _SAFE_ID.match(investigation_id)):
-        return None
-    return tenant_id, investigation_id
-
-
-@dataclass(frozen=True)
-class FeedbackSummary:
-    """What the message shows about ratings so far: counts per rating and the latest rater."""
-
-    counts: Mapping[str, int] = field(default_factory=dict)
-    latest_user_id: str | None = None
-    latest_rating: str | None = None
-
-    @property
-    def total(self) -> int:
-        return sum(max(0, self.counts.get(rating, 0)) for rating in RATINGS)
+def feedback_actions(target: FeedbackButtonValue) -> ActionsBlock:
+    """The row of rating buttons; clicks on it arrive with `block_id` FEEDBACK_BLOCK_ID."""
+    return actions(FEEDBACK_BLOCK_ID, rating_buttons(target))
 
 
 def render_feedback_line(summary: FeedbackSummary) -> str | None:
@@ -106,16 +79,26 @@ def render_feedback_line(summary: FeedbackSummary) -> str | None:
     return " · ".join(parts)
 
 
-def feedback_context_block(summary: FeedbackSummary) -> dict[str, Any] | None:
+def feedback_context_block(summary: FeedbackSummary) -> ContextBlock | None:
     """The context block holding the feedback line, or None when there is nothing to show."""
     line = render_feedback_line(summary)
     if line is None:
         return None
-    return {
-        "type": "context",
-        "block_id": FEEDBACK_SUMMARY_BLOCK_ID,
-        "elements": [{"type": "mrkdwn", "text": line}],
-    }
+    return context(line, block_id=FEEDBACK_SUMMARY_BLOCK_ID)
+
+
+def with_feedback_line(blocks: Sequence[dict[str, Any]], summary: FeedbackSummary) -> list[dict[str, Any]]:
+    """The message's blocks (JSON, as Slack sends them with a click) with the feedback line replaced, or inserted
+    just above the buttons; the other blocks are kept exactly as they are."""
+    kept = [block for block in blocks if block.get("block_id") != FEEDBACK_SUMMARY_BLOCK_ID]
+    line = feedback_context_block(summary)
+    if line is None:
+        return kept
+    position = next((i for i, block in enumerate(kept) if block.get("block_id") == FEEDBACK_BLOCK_ID), len(kept))
+    # Other action rows right above the rating buttons (the portal link) stay together with them.
+    while position > 0 and kept[position - 1].get("type") == "actions":
+        position -= 1
+    return [*kept[:position], line.to_dict(), *kept[position:]]
 
 
 def _mention(user_id: str | None) -> str | None:

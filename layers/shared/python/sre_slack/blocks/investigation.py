@@ -8,27 +8,25 @@ Any input yields a message Slack accepts. Every text from the engine is escaped 
 sections share one character budget (`limits.BLOCKS_TOTAL_CHARS_BUDGET`) handed out by priority: header,
 summary and the fixed parts first, then the start of the root cause, then actions, then resources, then
 labels. What does not fit ends in "…and N more — see the portal". `validate_message` runs on the result as
-a last guard; should it ever object, a minimal message (header, summary, buttons) is sent instead of none.
+a last guard; should it (or slack_sdk's own validation) ever object, a minimal message (header, summary,
+buttons) is sent instead of none. The pieces (`title_block`, `summary_block`, `closing_blocks`, ...) are
+slack_sdk blocks that a shorter message, such as a thread reply, can be made of.
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
-import shlex
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+
+from pydantic import ValidationError
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, HeaderBlock, SectionBlock
 
 from sre_slack.blocks.feedback_line import (
-    FEEDBACK_BLOCK_ID,
-    RATING_LABELS,
-    RATINGS,
+    FEEDBACK_SUMMARY_BLOCK_ID,
     FeedbackSummary,
-    action_id_for,
+    feedback_actions,
     feedback_context_block,
-    feedback_value,
 )
 from sre_slack.blocks.limits import (
     BLOCKS_TOTAL_CHARS_BUDGET,
@@ -39,6 +37,7 @@ from sre_slack.blocks.limits import (
     blocks_char_count,
     validate_message,
 )
+from sre_slack.blocks.message import SlackMessage, actions, button, context, header, section
 from sre_slack.blocks.text import (
     bullet_list,
     clip,
@@ -53,7 +52,9 @@ from sre_slack.blocks.text import (
     truncate,
     truncate_plain,
 )
-from sre_slack.contracts.investigation import SAFE_ID_PATTERN, AffectedResource, InvestigationCompleted
+from sre_slack.contracts.buttons import FeedbackButtonValue
+from sre_slack.contracts.investigation import AffectedResource, InvestigationCompleted
+from sre_slack.domain.commands import is_mutating
 
 SEVERITY_EMOJI = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 TEST_HEADER_PREFIX = "🧪 TEST · "
@@ -62,6 +63,7 @@ MUTATING_MARK = "⚠️ _changes the cluster — review before running_"
 PORTAL_BLOCK_ID = "portal"
 PORTAL_ACTION_ID = "open_portal"
 PORTAL_BUTTON_TEXT = "View in portal"
+NO_SUMMARY = "_No summary provided._"
 
 # Our own caps, below Slack's: a phone screen, not the API, is the limit that matters first.
 SUMMARY_MAX = 1000
@@ -85,18 +87,6 @@ FEEDBACK_LINE_RESERVE = 260
 PORTAL_LINK_INLINE_MAX = 300
 # Label keys that repeat what the message already shows.
 _REDUNDANT_LABELS = frozenset({"alertname", "severity", "namespace", "cluster"})
-_SAFE_ID = re.compile(SAFE_ID_PATTERN)
-
-
-@dataclass(frozen=True)
-class SlackMessage:
-    """A message ready for chat.postMessage / chat.update."""
-
-    text: str
-    blocks: list[dict[str, Any]]
-
-    def as_kwargs(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self.blocks}
 
 
 def build_investigation_message(
@@ -107,17 +97,23 @@ def build_investigation_message(
     feedback: FeedbackSummary | None = None,
 ) -> SlackMessage:
     """Render an investigation (resolved or not, with the feedback so far) as a message Slack accepts."""
-    if not _SAFE_ID.match(tenant_id):
+    try:
+        target = FeedbackButtonValue(tenant_id=tenant_id, investigation_id=inv.investigation_id)
+    except ValidationError as exc:
         # The tenant goes into every button value; it comes from our own store, so this is a bug, not input.
-        raise ValueError("tenant_id is not a valid id")
+        raise ValueError(f"the buttons cannot name this investigation: {exc}") from exc
     text = fallback_text(inv, resolved=resolved_at is not None)
-    blocks = _full_blocks(inv, tenant_id=tenant_id, resolved_at=resolved_at, feedback=feedback)
-    if validate_message(blocks, text):
-        blocks = _minimal_blocks(inv, tenant_id=tenant_id, resolved_at=resolved_at, feedback=feedback)
+    try:
+        blocks = _full_blocks(inv, target, resolved_at=resolved_at, feedback=feedback)
+        problems = validate_message(blocks, text)
+    except SlackObjectFormationError as exc:  # slack_sdk refused a block while the budget was counted
+        problems = [str(exc)]
+    if problems:
+        blocks = _minimal_blocks(inv, target, resolved_at=resolved_at, feedback=feedback)
         problems = validate_message(blocks, text)
         if problems:
             raise ValueError("investigation message breaks Slack limits: " + "; ".join(problems[:5]))
-    return SlackMessage(text=text, blocks=blocks)
+    return SlackMessage(text=text, blocks=tuple(blocks))
 
 
 def fallback_text(inv: InvestigationCompleted, *, resolved: bool = False) -> str:
@@ -134,323 +130,27 @@ def fallback_text(inv: InvestigationCompleted, *, resolved: bool = False) -> str
     return truncate(escape(one_line(line)), FALLBACK_TEXT_MAX)
 
 
-# --- is this command going to change the cluster? -------------------------------------------------------
-
-_KUBECTL = frozenset({"kubectl", "oc", "k"})
-_KUBECTL_READ_ONLY = frozenset(
-    {
-        "get", "describe", "logs", "log", "top", "explain", "events", "api-resources", "api-versions",
-        "cluster-info", "version", "diff", "wait", "kustomize", "completion", "options", "help",
-        "port-forward", "proxy",
-    }
-)  # fmt: skip
-_KUBECTL_READ_ONLY_SUBCOMMANDS = {
-    "rollout": frozenset({"status", "history"}),
-    "auth": frozenset({"can-i", "whoami"}),
-    "config": frozenset({"view", "get-contexts", "get-clusters", "get-users", "current-context"}),
-    "plugin": frozenset({"list"}),
-    "apply": frozenset({"view-last-applied"}),
-}
-_KUBECTL_VALUE_FLAGS = frozenset(
-    {
-        "-n", "--namespace", "--context", "--cluster", "--user", "--kubeconfig", "-s", "--server", "--token",
-        "--as", "--as-group", "--as-uid", "-v", "--v", "--request-timeout", "--certificate-authority",
-        "--client-certificate", "--client-key", "--tls-server-name", "--cache-dir", "--log-file", "--profile",
-        "--username", "--password", "-l", "--selector", "-o", "--output", "-c", "--container",
-    }
-)  # fmt: skip
-_HELM_READ_ONLY = frozenset(
-    {
-        "list", "ls", "status", "history", "hist", "get", "show", "inspect", "template", "search", "lint",
-        "version", "env", "verify", "help", "completion", "diff",
-    }
-)  # fmt: skip
-_HELM_READ_ONLY_SUBCOMMANDS = {
-    "repo": frozenset({"list", "ls"}),
-    "dependency": frozenset({"list", "ls"}),
-    "dep": frozenset({"list", "ls"}),
-    "plugin": frozenset({"list", "ls"}),
-}
-_HELM_VALUE_FLAGS = frozenset(
-    {
-        "-n", "--namespace", "--kube-context", "--kubeconfig", "--kube-apiserver", "--kube-as-user",
-        "--kube-as-group", "--kube-token", "--kube-ca-file", "--registry-config", "--repository-cache",
-        "--repository-config", "--burst-limit", "--qps",
-    }
-)  # fmt: skip
-# Programs that only read or filter: the usual tail of a diagnostic pipeline.
-_READ_ONLY_PROGRAMS = frozenset(
-    {
-        "grep", "egrep", "fgrep", "rg", "jq", "yq", "head", "tail", "sort", "uniq", "wc", "awk", "sed", "cut",
-        "tr", "cat", "less", "more", "echo", "printf", "column", "base64", "date", "dig", "nslookup", "host",
-        "ping", "traceroute", "stern", "true", "sleep", "tee",
-    }
-)  # fmt: skip
-# Programs that run the rest of the line as another command.
-_WRAPPERS = frozenset({"sudo", "env", "time", "nohup", "watch", "timeout", "xargs", "nice"})
-_WRAPPER_VALUE_FLAGS = frozenset({"-n", "-I", "-P", "-L", "-d", "-s", "-a", "-E", "-u", "-g", "-k", "-i"})
-_SEPARATOR = re.compile(r"^[|&;()]+$")
-_SUBSTITUTION = re.compile(r"\$\((.*)\)|`([^`]*)`", re.DOTALL)
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+# --- the pieces (a shorter message, such as a thread reply, is made of the same) ---------------------------
 
 
-def is_mutating(command: str | None) -> bool:
-    """Whether running `command` may change the cluster (so the message marks it).
-
-    The command is split into simple commands at `|`, `||`, `&&`, `;`, `&` and newlines, and it mutates if
-    any part does; `$(...)` and backticks are looked into too. Prefixes such as `sudo`, `watch`, `xargs` and
-    `VAR=value` are looked through. Decisions per program:
-
-    - kubectl (and `oc`, and the usual alias `k`): global flags may come before the verb
-      (`kubectl -n x delete pod`). Reading verbs (get, describe, logs, top, explain, events, diff, wait,
-      `auth can-i`, `rollout status|history`, ...) do not mutate; every other verb does, unknown ones
-      included. `--dry-run=client|server` makes any verb harmless. `exec` mutates if the command it runs in
-      the pod does; `cp` mutates when it copies into a pod.
-    - helm: reading verbs (list, status, history, get, show, template, lint, ...) do not mutate; install,
-      upgrade, rollback, uninstall and anything unknown do, unless `--dry-run`.
-    - curl mutates only with a method other than GET/HEAD or a request body; `aws` only with an operation
-      other than describe-/list-/get-.
-    - Text filters and lookups (grep, jq, awk, head, dig, ...) do not.
-    - Anything else, or a line that cannot be parsed, counts as mutating: a needless warning costs a second
-      look, a missing one on a destructive command costs an outage.
-    """
-    if command is None or not command.strip():
-        return False
-    joined = command.replace("\\\r\n", " ").replace("\\\n", " ")
-    return any(_line_mutates(line) for line in joined.splitlines() if line.strip())
-
-
-def _line_mutates(line: str) -> bool:
-    try:
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
-        return True
-    for token in tokens:
-        for match in _SUBSTITUTION.finditer(token):
-            if is_mutating(match.group(1) or match.group(2) or ""):
-                return True
-    segment: list[str] = []
-    for token in [*tokens, ";"]:
-        if _SEPARATOR.match(token):
-            if segment and _simple_command_mutates(segment):
-                return True
-            segment = []
-        else:
-            segment.append(token)
-    return False
-
-
-def _simple_command_mutates(tokens: list[str]) -> bool:
-    tokens = _drop_redirections(tokens)
-    tokens = _unwrap(tokens)
-    if not tokens:
-        return False
-    program, args = posixpath.basename(tokens[0]), tokens[1:]
-    if program in _KUBECTL:
-        return _kubectl_mutates(args)
-    if program == "helm":
-        return _helm_mutates(args)
-    if program == "curl":
-        return _curl_mutates(args)
-    if program == "aws":
-        return _aws_mutates(args)
-    return program not in _READ_ONLY_PROGRAMS
-
-
-def _drop_redirections(tokens: list[str]) -> list[str]:
-    kept: list[str] = []
-    skip_next = False
-    for token in tokens:
-        if skip_next:
-            skip_next = False
-            continue
-        if token in (">", ">>", "<", "2>", "&>", ">&", "2>>", "<<<"):
-            skip_next = True
-            continue
-        if re.match(r"^\d*[<>]", token):
-            continue
-        kept.append(token)
-    return kept
-
-
-def _unwrap(tokens: list[str]) -> list[str]:
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        if _ASSIGNMENT.match(token):
-            index += 1
-        elif posixpath.basename(token) in _WRAPPERS:
-            wrapper = posixpath.basename(token)
-            index += 1
-            if wrapper == "timeout" and index < len(tokens) and not tokens[index].startswith("-"):
-                index += 1  # the duration
-            while index < len(tokens) and tokens[index].startswith("-"):
-                index += 2 if tokens[index] in _WRAPPER_VALUE_FLAGS else 1
-        else:
-            break
-    return tokens[index:]
-
-
-def _positionals(args: Sequence[str], value_flags: frozenset[str]) -> list[str]:
-    """Arguments that are not flags or flag values, in order (everything after `--` excluded)."""
-    found: list[str] = []
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if arg == "--":
-            break
-        if arg.startswith("-") and len(arg) > 1:
-            takes_value = arg in value_flags and "=" not in arg
-            index += 2 if takes_value else 1
-            continue
-        found.append(arg)
-        index += 1
-    return found
-
-
-def _dry_run(args: Iterable[str]) -> bool:
-    args = list(args)
-    for index, arg in enumerate(args):
-        if arg == "--dry-run":
-            following = args[index + 1] if index + 1 < len(args) else ""
-            return following != "none"
-        if arg.startswith("--dry-run="):
-            return arg.split("=", 1)[1] in ("client", "server", "true")
-    return False
-
-
-def _kubectl_mutates(args: list[str]) -> bool:
-    positionals = _positionals(args, _KUBECTL_VALUE_FLAGS)
-    if not positionals:
-        return False  # bare `kubectl` or `kubectl --help`
-    verb = positionals[0]
-    if verb in _KUBECTL_READ_ONLY:
-        return False
-    if verb in _KUBECTL_READ_ONLY_SUBCOMMANDS:
-        sub = positionals[1] if len(positionals) > 1 else ""
-        if sub in _KUBECTL_READ_ONLY_SUBCOMMANDS[verb]:
-            return False
-    if verb == "exec":
-        if "--" not in args:
-            return True
-        inner = args[args.index("--") + 1 :]
-        return not inner or _simple_command_mutates(list(inner))
-    if verb == "cp":
-        return len(positionals) < 3 or ":" in positionals[-1]
-    return not _dry_run(args)
-
-
-def _helm_mutates(args: list[str]) -> bool:
-    positionals = _positionals(args, _HELM_VALUE_FLAGS)
-    if not positionals:
-        return False
-    verb = positionals[0]
-    if verb in _HELM_READ_ONLY:
-        return False
-    if verb in _HELM_READ_ONLY_SUBCOMMANDS:
-        sub = positionals[1] if len(positionals) > 1 else ""
-        if sub in _HELM_READ_ONLY_SUBCOMMANDS[verb]:
-            return False
-    return not _dry_run(args)
-
-
-def _curl_mutates(args: list[str]) -> bool:
-    for index, arg in enumerate(args):
-        method = None
-        if arg in ("-X", "--request") and index + 1 < len(args):
-            method = args[index + 1]
-        elif arg.startswith("--request="):
-            method = arg.split("=", 1)[1]
-        elif arg.startswith("-X") and len(arg) > 2:
-            method = arg[2:]
-        if method is not None and method.upper() not in ("GET", "HEAD"):
-            return True
-        if arg in ("-d", "-F", "-T", "--json", "--form", "--upload-file") or arg.startswith(("--data", "-d")):
-            return True
-    return False
-
-
-def _aws_mutates(args: list[str]) -> bool:
-    positionals = _positionals(args, frozenset({"--region", "--profile", "--output", "--endpoint-url", "--query"}))
-    if len(positionals) < 2:
-        return False  # `aws help`, `aws --version`
-    return not positionals[1].startswith(("describe-", "list-", "get-"))
-
-
-# --- blocks ----------------------------------------------------------------------------------------------
-
-
-def _full_blocks(
-    inv: InvestigationCompleted,
-    *,
-    tenant_id: str,
-    resolved_at: datetime | None,
-    feedback: FeedbackSummary | None,
-) -> list[dict[str, Any]]:
-    portal_more = _portal_more(inv.portal_url)
-    head = [_header(inv, resolved=resolved_at is not None)]
-    if inv.test:
-        head.append(_context("test_marker", TEST_NOTICE))
-    if resolved_at is not None:
-        head.append(_context("resolved", f"✅ Resolved at {slack_date(resolved_at)}"))
-    head.append(_summary_section(inv))
-    tail: list[dict[str, Any]] = []
-    feedback_block = feedback_context_block(feedback) if feedback is not None else None
-    feedback_shown = feedback_block is not None
-    if feedback_block is not None:
-        tail.append(feedback_block)
-    if inv.portal_url:
-        tail.append(_portal_actions(inv.portal_url))
-    tail.append(_feedback_actions(tenant_id, inv.investigation_id))
-
-    remaining = BLOCKS_TOTAL_CHARS_BUDGET - blocks_char_count(head) - blocks_char_count(tail)
-    # The feedback handler inserts or replaces the feedback line in the posted blocks without rebuilding
-    # them, so room for the longest line is kept even before anyone has rated.
-    remaining -= max(0, FEEDBACK_LINE_RESERVE - blocks_char_count(tail[0] if feedback_shown else []))
-
-    root_cause = _root_cause_section(inv, min(ROOT_CAUSE_MAX, remaining - RESERVE_AFTER_ROOT_CAUSE), portal_more)
-    remaining -= blocks_char_count(root_cause)
-
-    actions = _action_blocks(inv, remaining - RESERVE_AFTER_ACTIONS, portal_more)
-    remaining -= blocks_char_count(actions)
-
-    resources = _resources_section(inv.affected_resources, min(RESOURCES_MAX, remaining), portal_more)
-    remaining -= blocks_char_count(resources)
-
-    labels = _labels_context(inv.alert.labels, min(LABELS_MAX, remaining))
-    return [*head, *labels, *root_cause, *actions, *resources, *tail]
-
-
-def _minimal_blocks(
-    inv: InvestigationCompleted,
-    *,
-    tenant_id: str,
-    resolved_at: datetime | None,
-    feedback: FeedbackSummary | None,
-) -> list[dict[str, Any]]:
-    blocks = [_header(inv, resolved=resolved_at is not None)]
-    if inv.test:
-        blocks.append(_context("test_marker", TEST_NOTICE))
-    blocks.append(_section("summary", clip(inv.alert.summary, 500) or "_No summary provided._"))
-    if feedback is not None and (feedback_block := feedback_context_block(feedback)) is not None:
-        blocks.append(feedback_block)
-    if inv.portal_url:
-        blocks.append(_portal_actions(inv.portal_url))
-    blocks.append(_feedback_actions(tenant_id, inv.investigation_id))
-    return blocks
-
-
-def _header(inv: InvestigationCompleted, *, resolved: bool) -> dict[str, Any]:
+def title_block(inv: InvestigationCompleted, *, resolved: bool) -> HeaderBlock:
+    """The header: "🔴 KubePodCrashLooping" or "✅ Resolved: …", after "🧪 TEST · " for a test investigation."""
     # plain_text: Slack parses nothing here, so the name is shown as sent, not escaped.
     prefix = TEST_HEADER_PREFIX if inv.test else ""
     prefix += "✅ Resolved: " if resolved else f"{SEVERITY_EMOJI[inv.alert.severity]} "
-    text = truncate_plain(prefix + one_line(inv.alert.name), HEADER_TEXT_MAX)
-    return {"type": "header", "block_id": "title", "text": {"type": "plain_text", "text": text, "emoji": True}}
+    return header(truncate_plain(prefix + one_line(inv.alert.name), HEADER_TEXT_MAX), block_id="title")
 
 
-def _summary_section(inv: InvestigationCompleted) -> dict[str, Any]:
+def status_blocks(inv: InvestigationCompleted, *, resolved_at: datetime | None) -> list[ContextBlock]:
+    """The context lines under the title: that it is a test, and when it was resolved."""
+    lines = [context(TEST_NOTICE, block_id="test_marker")] if inv.test else []
+    if resolved_at is not None:
+        lines.append(context(f"✅ Resolved at {slack_date(resolved_at)}", block_id="resolved"))
+    return lines
+
+
+def summary_block(inv: InvestigationCompleted, *, limit: int = SUMMARY_MAX) -> SectionBlock:
+    """The alert summary with severity, cluster, namespace, workspace and when it fired beside it."""
     alert = inv.alert
     fields = [("Severity", f"{SEVERITY_EMOJI[alert.severity]} {alert.severity.capitalize()}")]
     fields.append(("Cluster", clip_line(inv.cluster, FIELD_VALUE_MAX)))
@@ -459,18 +159,87 @@ def _summary_section(inv: InvestigationCompleted) -> dict[str, Any]:
     if inv.workspace and inv.workspace.strip():
         fields.append(("Workspace", clip_line(inv.workspace, FIELD_VALUE_MAX)))
     fields.append(("Fired at", slack_date(alert.fired_at)))
-    summary = clip(alert.summary.strip(), SUMMARY_MAX) or "_No summary provided._"
-    return {
-        "type": "section",
-        "block_id": "summary",
-        "text": {"type": "mrkdwn", "text": summary},
-        "fields": [
-            {"type": "mrkdwn", "text": truncate(f"*{name}*\n{value}", SECTION_FIELD_TEXT_MAX)} for name, value in fields
-        ],
-    }
+    return section(
+        clip(alert.summary.strip(), limit) or NO_SUMMARY,
+        block_id="summary",
+        fields=[truncate(f"*{name}*\n{value}", SECTION_FIELD_TEXT_MAX) for name, value in fields],
+    )
 
 
-def _root_cause_section(inv: InvestigationCompleted, limit: int, portal_more: str) -> list[dict[str, Any]]:
+def portal_actions(portal_url: str) -> ActionsBlock:
+    """The "View in portal" link button, in its own row above the rating buttons."""
+    # A link button still sends a block_actions payload; the interactions handler acknowledges it.
+    return actions(PORTAL_BLOCK_ID, [button(PORTAL_BUTTON_TEXT, action_id=PORTAL_ACTION_ID, url=portal_url)])
+
+
+def closing_blocks(
+    inv: InvestigationCompleted, target: FeedbackButtonValue, feedback: FeedbackSummary | None
+) -> list[Block]:
+    """What every investigation message ends with: the feedback line (once rated), portal, rating buttons."""
+    blocks: list[Block] = []
+    if feedback is not None and (line := feedback_context_block(feedback)) is not None:
+        blocks.append(line)
+    if inv.portal_url:
+        blocks.append(portal_actions(inv.portal_url))
+    blocks.append(feedback_actions(target))
+    return blocks
+
+
+# --- the whole message, within the budget ------------------------------------------------------------------
+
+
+def _full_blocks(
+    inv: InvestigationCompleted,
+    target: FeedbackButtonValue,
+    *,
+    resolved_at: datetime | None,
+    feedback: FeedbackSummary | None,
+) -> list[Block]:
+    portal_more = _portal_more(inv.portal_url)
+    head: list[Block] = [
+        title_block(inv, resolved=resolved_at is not None),
+        *status_blocks(inv, resolved_at=resolved_at),
+        summary_block(inv),
+    ]
+    tail = closing_blocks(inv, target, feedback)
+    feedback_line = [block for block in tail if block.block_id == FEEDBACK_SUMMARY_BLOCK_ID]
+
+    remaining = BLOCKS_TOTAL_CHARS_BUDGET - blocks_char_count(head) - blocks_char_count(tail)
+    # The feedback handler inserts or replaces the feedback line in the posted blocks without rebuilding
+    # them, so room for the longest line is kept even before anyone has rated.
+    remaining -= max(0, FEEDBACK_LINE_RESERVE - blocks_char_count(feedback_line))
+
+    root_cause = _root_cause_section(inv, min(ROOT_CAUSE_MAX, remaining - RESERVE_AFTER_ROOT_CAUSE), portal_more)
+    remaining -= blocks_char_count(root_cause)
+
+    action_blocks = _action_blocks(inv, remaining - RESERVE_AFTER_ACTIONS, portal_more)
+    remaining -= blocks_char_count(action_blocks)
+
+    resources = _resources_section(inv.affected_resources, min(RESOURCES_MAX, remaining), portal_more)
+    remaining -= blocks_char_count(resources)
+
+    labels = _labels_context(inv.alert.labels, min(LABELS_MAX, remaining))
+    return [*head, *labels, *root_cause, *action_blocks, *resources, *tail]
+
+
+def _minimal_blocks(
+    inv: InvestigationCompleted,
+    target: FeedbackButtonValue,
+    *,
+    resolved_at: datetime | None,
+    feedback: FeedbackSummary | None,
+) -> list[Block]:
+    test_marker = status_blocks(inv, resolved_at=None)
+    short_summary = section(clip(inv.alert.summary, 500) or NO_SUMMARY, block_id="summary")
+    return [
+        title_block(inv, resolved=resolved_at is not None),
+        *test_marker,
+        short_summary,
+        *closing_blocks(inv, target, feedback),
+    ]
+
+
+def _root_cause_section(inv: InvestigationCompleted, limit: int, portal_more: str) -> list[Block]:
     heading = "*Root cause*"
     if inv.confidence and inv.confidence.strip():
         heading += f" · confidence: _{clip_line(inv.confidence, 40)}_"
@@ -484,35 +253,35 @@ def _root_cause_section(inv: InvestigationCompleted, limit: int, portal_more: st
     body = truncate(body, room)
     if not body:
         return []
-    return [_section("root_cause", f"{heading}\n{body}")]
+    return [section(f"{heading}\n{body}", block_id="root_cause")]
 
 
-def _action_blocks(inv: InvestigationCompleted, limit: int, portal_more: str) -> list[dict[str, Any]]:
-    actions = inv.recommended_actions
-    if not actions:
+def _action_blocks(inv: InvestigationCompleted, limit: int, portal_more: str) -> list[Block]:
+    recommended = inv.recommended_actions
+    if not recommended:
         return []
 
-    def more_line(hidden: int) -> dict[str, Any]:
+    def more_line(hidden: int) -> ContextBlock:
         noun = "action" if hidden == 1 else "actions"
-        return _context("actions_more", f"…and {hidden} more {noun} — {portal_more}")
+        return context(f"…and {hidden} more {noun} — {portal_more}", block_id="actions_more")
 
-    heading = _section("actions_heading", "*Recommended actions*")
-    blocks = [heading]
+    heading = section("*Recommended actions*", block_id="actions_heading")
+    blocks: list[Block] = [heading]
     used = blocks_char_count(heading)
-    for index, action in enumerate(actions[:MAX_ACTIONS_SHOWN]):
-        hidden_after = len(actions) - index - 1
+    for index, action in enumerate(recommended[:MAX_ACTIONS_SHOWN]):
+        hidden_after = len(recommended) - index - 1
         reserve = blocks_char_count(more_line(hidden_after)) if hidden_after else 0
         room = min(SECTION_TEXT_MAX, limit - used - reserve - _block_overhead(f"action_{index}"))
         if room < ACTION_MIN:
             break
-        block = _section(f"action_{index}", _action_text(index + 1, action.title, action.command, room))
+        block = section(_action_text(index + 1, action.title, action.command, room), block_id=f"action_{index}")
         blocks.append(block)
         used += blocks_char_count(block)
     shown = len(blocks) - 1
     if shown == 0:
         return []
-    if shown < len(actions):
-        blocks.append(more_line(len(actions) - shown))
+    if shown < len(recommended):
+        blocks.append(more_line(len(recommended) - shown))
     return blocks
 
 
@@ -528,7 +297,7 @@ def _action_text(number: int, title: str, command: str | None, limit: int) -> st
     return f"{head}\n{block}{mark}"
 
 
-def _resources_section(resources: Sequence[AffectedResource], limit: int, portal_more: str) -> list[dict[str, Any]]:
+def _resources_section(resources: Sequence[AffectedResource], limit: int, portal_more: str) -> list[Block]:
     if not resources:
         return []
     heading = "*Affected resources*"
@@ -539,7 +308,7 @@ def _resources_section(resources: Sequence[AffectedResource], limit: int, portal
     listing, _ = bullet_list(items, room, lambda hidden: f"…and {hidden} more — {portal_more}", total=len(resources))
     if not listing:
         return []
-    return [_section("resources", f"{heading}\n{listing}")]
+    return [section(f"{heading}\n{listing}", block_id="resources")]
 
 
 def _resource_line(resource: AffectedResource) -> str:
@@ -552,51 +321,18 @@ def _resource_line(resource: AffectedResource) -> str:
     return line
 
 
-def _labels_context(labels: dict[str, str], limit: int) -> list[dict[str, Any]]:
+def _labels_context(labels: dict[str, str], limit: int) -> list[Block]:
     shown = [(key, value) for key, value in labels.items() if key not in _REDUNDANT_LABELS]
     if not shown:
         return []
-    room = limit - blocks_char_count(_context("labels", ""))
+    room = limit - blocks_char_count(context("", block_id="labels"))
     items = [inline_code(f"{key}={value}", 80) for key, value in shown[:MAX_LABELS_SHOWN]]
     hidden = len(shown) - len(items)
     text = truncate(" ".join(items) + (f" …and {hidden} more" if hidden else ""), room)
     if not text:
         return []
-    return [_context("labels", text)]
+    return [context(text, block_id="labels")]
 
-
-
-def _feedback_actions(tenant_id: str, investigation_id: str) -> dict[str, Any]:
-    value = feedback_value(tenant_id, investigation_id)
-    return {
-        "type": "actions",
-        "block_id": FEEDBACK_BLOCK_ID,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": action_id_for(rating),
-                "text": {"type": "plain_text", "text": RATING_LABELS[rating], "emoji": True},
-                "value": value,
-            }
-            for rating in RATINGS
-        ],
-    }
-
-
-def _portal_actions(portal_url: str) -> dict[str, Any]:
-    # A link button still sends a block_actions payload; the interactions handler acknowledges it.
-    return {
-        "type": "actions",
-        "block_id": PORTAL_BLOCK_ID,
-        "elements": [
-            {
-                "type": "button",
-                "action_id": PORTAL_ACTION_ID,
-                "text": {"type": "plain_text", "text": PORTAL_BUTTON_TEXT, "emoji": True},
-                "url": portal_url,
-            }
-        ],
-    }
 
 
 def _portal_more(portal_url: str | None) -> str:
@@ -605,14 +341,7 @@ def _portal_more(portal_url: str | None) -> str:
     return "see the portal"
 
 
-def _section(block_id: str, text: str) -> dict[str, Any]:
-    return {"type": "section", "block_id": block_id, "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(block_id: str, text: str) -> dict[str, Any]:
-    return {"type": "context", "block_id": block_id, "elements": [{"type": "mrkdwn", "text": text}]}
-
-
 def _block_overhead(block_id: str) -> int:
     """What a one-text section costs in the total count besides its text."""
-    return blocks_char_count({"type": "section", "block_id": block_id, "text": {"type": "mrkdwn"}})
+    return blocks_char_count(section("", block_id=block_id))
+

@@ -1,17 +1,21 @@
 """The "Needs Improvement" modal: what was wrong (a choice) and, optionally, what we should have said.
 
-Opened with `views.open` straight after the click (the trigger id works once and only for 3 s), before the
-rating is written. The rating itself is recorded by the click; submitting adds the reason and the comment to
-that row, and closing the modal keeps the rating as it is.
+Opened with views.open (`sre_slack.slack.interactivity.open_view`) straight after the click (the trigger id works once
+and only for 3 s), before the rating is written. The rating itself is recorded by the click; submitting adds
+the reason and the comment to that row, and closing the modal keeps the rating as it is. `build_view` makes
+the view; `read_submission` reads what the rater entered, or says what to fix.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
-from sre_slack.contracts.slack_payloads import View
+from slack_sdk.models.blocks import InputBlock, Option, PlainTextInputElement, PlainTextObject, RadioButtonsElement
+from slack_sdk.models.views import View
+
+from sre_slack.blocks.message import context, plain
+from sre_slack.contracts.buttons import ModalContext
+from sre_slack.contracts.slack_payloads import View as SubmittedView
 
 CALLBACK_ID = "feedback_needs_improvement"
 REASON_BLOCK = "reason"
@@ -28,87 +32,48 @@ REASONS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class ModalContext:
-    """Where the modal came from; carried in the view's private_metadata (set by us, returned by Slack)."""
-
-    tenant_id: str
-    investigation_id: str
-    channel_id: str | None = None
-    message_ts: str | None = None
-
-    def to_metadata(self) -> str:
-        return json.dumps({"t": self.tenant_id, "i": self.investigation_id, "c": self.channel_id,
-                           "ts": self.message_ts}, separators=(",", ":"))
-
-    @classmethod
-    def from_metadata(cls, raw: str) -> ModalContext | None:
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(document, dict):
-            return None
-        tenant, investigation = document.get("t"), document.get("i")
-        if not (isinstance(tenant, str) and tenant and isinstance(investigation, str) and investigation):
-            return None
-        channel, ts = document.get("c"), document.get("ts")
-        return cls(tenant, investigation, channel if isinstance(channel, str) else None,
-                   ts if isinstance(ts, str) else None)
-
-
-@dataclass(frozen=True)
 class Submission:
+    """What the rater entered: one of REASONS and, optionally, what the investigation should have said."""
+
     reason: str
     details: str | None
 
 
-def _option(value: str, label: str) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": label, "emoji": True}, "value": value}
-
-
-def build_view(context: ModalContext) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": CALLBACK_ID,
-        "private_metadata": context.to_metadata(),
+def build_view(origin: ModalContext) -> View:
+    """The modal, carrying where it came from in its private_metadata."""
+    reasons = [Option(value=value, text=plain(label)) for value, label in REASONS.items()]
+    return View(
+        type="modal",
+        callback_id=CALLBACK_ID,
+        private_metadata=origin.encode(),
         # So that closing the modal reaches us too (view_closed), and the log shows the rater left it.
-        "notify_on_close": True,
-        "title": {"type": "plain_text", "text": "Needs improvement"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Skip"},
-        "blocks": [
-            {"type": "context", "block_id": "intro", "elements": [{
-                "type": "mrkdwn",
-                "text": "Your rating is saved. Telling us what was wrong helps the next investigation.",
-            }]},
-            {
-                "type": "input",
-                "block_id": REASON_BLOCK,
-                "label": {"type": "plain_text", "text": "What was wrong?"},
-                "element": {
-                    "type": "radio_buttons",
-                    "action_id": REASON_ACTION,
-                    "options": [_option(value, label) for value, label in REASONS.items()],
-                },
-            },
-            {
-                "type": "input",
-                "block_id": DETAILS_BLOCK,
-                "optional": True,
-                "label": {"type": "plain_text", "text": "What should it have said?"},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": DETAILS_ACTION,
-                    "multiline": True,
-                    "max_length": DETAILS_MAX,
-                    "placeholder": {"type": "plain_text", "text": "e.g. the cause was the node pool, not the limit"},
-                },
-            },
+        notify_on_close=True,
+        title=PlainTextObject(text="Needs improvement"),
+        submit=PlainTextObject(text="Send"),
+        close=PlainTextObject(text="Skip"),
+        blocks=[
+            context("Your rating is saved. Telling us what was wrong helps the next investigation.", block_id="intro"),
+            InputBlock(
+                block_id=REASON_BLOCK,
+                label=PlainTextObject(text="What was wrong?"),
+                element=RadioButtonsElement(action_id=REASON_ACTION, options=reasons),
+            ),
+            InputBlock(
+                block_id=DETAILS_BLOCK,
+                optional=True,
+                label=PlainTextObject(text="What should it have said?"),
+                element=PlainTextInputElement(
+                    action_id=DETAILS_ACTION,
+                    multiline=True,
+                    max_length=DETAILS_MAX,
+                    placeholder=PlainTextObject(text="e.g. the cause was the node pool, not the limit"),
+                ),
+            ),
         ],
-    }
+    )
 
 
-def read_submission(view: View) -> Submission | dict[str, str]:
+def read_submission(view: SubmittedView) -> Submission | dict[str, str]:
     """The reason and details entered, or the errors to show next to the inputs ({block_id: message})."""
     values = view.state.values
     chosen = (values.get(REASON_BLOCK, {}).get(REASON_ACTION) or {}).get("selected_option") or {}

@@ -22,8 +22,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-# The rating keys and button labels live with the feedback buttons; the counters use the same keys.
-from sre_slack.blocks.feedback_line import RATING_LABELS, RATINGS
+# The counters use the rating keys of the feedback buttons and the rows.
+from sre_slack.domain.ratings import RATING_LABELS, RATINGS
 
 Trend = Literal["up", "down", "flat", "new", "gone"]
 

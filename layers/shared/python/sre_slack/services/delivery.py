@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
-from sre_slack.blocks.investigation import SlackMessage
+from sre_slack.blocks.message import SlackMessage
 from sre_slack.domain.delivery_policy import Call, Decision, DeliveryStatus, FailureClass, Outcome, decide
 from sre_slack.observability import count, get_logger
 from sre_slack.queues.batch import Deadline, QueueRecord, RecordOutcome

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pydantic import ValidationError
 
 from sre_slack.blocks.digest import build_digest_message
-from sre_slack.blocks.investigation import SlackMessage
+from sre_slack.blocks.message import SlackMessage
 from sre_slack.contracts.digest import DigestJob
 from sre_slack.contracts.settings import get_settings
 from sre_slack.domain.delivery_policy import Call, DeliveryStatus

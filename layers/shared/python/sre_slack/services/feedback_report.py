@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sre_slack.blocks.feedback_line import RATING_LABELS, RATINGS
 from sre_slack.blocks.modal import REASONS
+from sre_slack.domain.ratings import RATING_LABELS, RATINGS
 from sre_slack.storage.ratings import list_ratings
 
 

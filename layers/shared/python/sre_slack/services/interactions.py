@@ -18,15 +18,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from sre_slack.blocks import modal
-from sre_slack.blocks.feedback_line import (
-    FEEDBACK_BLOCK_ID,
-    FEEDBACK_SUMMARY_BLOCK_ID,
-    FeedbackSummary,
-    feedback_context_block,
-    parse_feedback_value,
-    rating_for_action_id,
-)
-from sre_slack.blocks.investigation import SlackMessage
+from sre_slack.blocks.feedback_line import rating_for_action_id, with_feedback_line
+from sre_slack.blocks.message import SlackMessage
+from sre_slack.contracts.buttons import FeedbackButtonValue, ModalContext
 from sre_slack.contracts.slack_payloads import (
     BlockActions,
     InvalidPayload,
@@ -35,6 +29,7 @@ from sre_slack.contracts.slack_payloads import (
     ViewSubmission,
     parse_interaction,
 )
+from sre_slack.domain.ratings import FeedbackSummary
 from sre_slack.observability import get_logger, get_metrics
 from sre_slack.slack.client import write_client
 from sre_slack.slack.errors import classify
@@ -110,11 +105,11 @@ def _installation_for(tenant_id: str, team_id: str, *, what: str) -> Installatio
 
 def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retry: bool) -> None:
     logger = get_logger()
-    target = parse_feedback_value(value)
+    target = FeedbackButtonValue.parse(value)
     if target is None:
         logger.warning("feedback click refused: the button value is not one we built", rating=rating)
         return
-    tenant_id, investigation_id = target
+    tenant_id, investigation_id = target.tenant_id, target.investigation_id
     logger.append_keys(tenant_id=tenant_id, investigation_id=investigation_id)
     installation = _installation_for(tenant_id, payload.team.id, what="feedback click")
     if installation is None:
@@ -125,7 +120,8 @@ def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retr
         token = _token(installation)
         if token is not None:
             _open_modal(token, payload.trigger_id,
-                        modal.ModalContext(tenant_id, investigation_id, channel_id, message_ts))
+                        ModalContext(tenant_id=tenant_id, investigation_id=investigation_id, channel_id=channel_id,
+                                     message_ts=message_ts))
     try:
         outcome = store.record_rating(
             tenant_id, investigation_id, user_id=payload.user.id, rating=rating, team_id=payload.team.id,
@@ -166,7 +162,7 @@ def _token(installation: Installation) -> str | None:
         return None
 
 
-def _open_modal(token: str, trigger_id: str, context: modal.ModalContext) -> None:
+def _open_modal(token: str, trigger_id: str, context: ModalContext) -> None:
     try:
         view_id = open_view(token, trigger_id, modal.build_view(context))
     except Exception as exc:  # the rating still counts without the modal
@@ -181,23 +177,10 @@ def _emit_metric(rating: str) -> None:
     metrics.add_metric(name=METRIC_NAME, unit=MetricUnit.Count, value=1)
 
 
-def with_feedback_line(blocks: list[dict[str, Any]], summary: FeedbackSummary) -> list[dict[str, Any]]:
-    """The message's blocks with the feedback line replaced (or inserted just above the buttons)."""
-    kept = [block for block in blocks if block.get("block_id") != FEEDBACK_SUMMARY_BLOCK_ID]
-    line = feedback_context_block(summary)
-    if line is None:
-        return kept
-    position = next((i for i, block in enumerate(kept) if block.get("block_id") == FEEDBACK_BLOCK_ID), len(kept))
-    # Other action rows right above the rating buttons (the portal link) stay together with them.
-    while position > 0 and kept[position - 1].get("type") == "actions":
-        position -= 1
-    return [*kept[:position], line, *kept[position:]]
-
-
 def _update_message(token: str, channel_id: str, message_ts: str, message: PayloadMessage,
                     summary: FeedbackSummary) -> None:
     result = update_message(write_client(token), channel_id, message_ts,
-                            SlackMessage(text=message.text, blocks=with_feedback_line(message.blocks, summary)))
+                            SlackMessage(text=message.text, blocks=tuple(with_feedback_line(message.blocks, summary))))
     if result.failure is not None:  # the rating is stored; the line shows with the next click
         get_logger().warning("feedback line not updated", failure=result.reason, channel_id=channel_id)
 
@@ -210,7 +193,7 @@ def handle_view_submission(payload: ViewSubmission) -> InteractionAnswer:
     if payload.view.callback_id != modal.CALLBACK_ID:
         logger.info("view submission ignored", callback_id=payload.view.callback_id[:64])
         return OK
-    context = modal.ModalContext.from_metadata(payload.view.private_metadata)
+    context = ModalContext.parse(payload.view.private_metadata)
     if context is None:
         logger.warning("feedback modal without its context; nothing recorded")
         return OK

@@ -17,7 +17,8 @@ import threading
 from collections.abc import Iterable
 from dataclasses import replace
 
-from sre_slack.blocks.investigation import SlackMessage, build_investigation_message
+from sre_slack.blocks.investigation import build_investigation_message
+from sre_slack.blocks.message import SlackMessage
 from sre_slack.contracts.investigation import (
     AlertResolved,
     InvalidMessage,

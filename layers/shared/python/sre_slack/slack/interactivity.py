@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
 from sre_slack.observability import get_logger
@@ -15,7 +14,7 @@ VIEWS_OPEN_TIMEOUT_SECONDS = 2
 RESPONSE_URL_TIMEOUT_SECONDS = 2
 
 
-def open_view(token: str, trigger_id: str, view: dict[str, Any]) -> str:
+def open_view(token: str, trigger_id: str, view: View) -> str:
     """views.open; returns the view id. Raises the Slack error (the caller logs it and carries on). Not retried:
     a retried call would hit an already used trigger."""
     response = write_client(token, timeout=VIEWS_OPEN_TIMEOUT_SECONDS).views_open(trigger_id=trigger_id, view=view)

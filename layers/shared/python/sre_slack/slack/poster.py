@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from sre_slack.blocks.investigation import SlackMessage
+from sre_slack.blocks.message import SlackMessage
 from sre_slack.domain.delivery_policy import Outcome
 from sre_slack.slack.errors import SlackFailure, classify, not_attempted
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sre_slack.blocks.feedback_line import RATING_LABELS, RATINGS, FeedbackSummary
+from sre_slack.domain.ratings import RATING_LABELS, FeedbackSummary, summarize
 from sre_slack.storage import counters, keys
 from sre_slack.storage.table import ConditionFailed, Expression, TransactionFailed, retry_on_conflict, table
 
@@ -151,17 +151,6 @@ def list_ratings(tenant_id: str, investigation_id: str) -> list[Rating]:
     ratings = [Rating.from_values(values) for values in
                table().query(keys.investigation_pk(tenant_id, investigation_id), sk_prefix=keys.FEEDBACK_PREFIX)]
     return sorted(ratings, key=lambda r: (r.rated_at, r.user_id))
-
-
-def summarize(ratings: list[Rating], *, latest: Rating | None = None) -> FeedbackSummary:
-    """Counts per rating and the rater to name: `latest` (the click being answered) or the newest row."""
-    counts = {rating: 0 for rating in RATINGS}
-    for row in ratings:
-        if row.rating in counts:
-            counts[row.rating] += 1
-    named = latest or (max(ratings, key=lambda r: (r.rated_at, r.user_id)) if ratings else None)
-    return FeedbackSummary(counts=counts, latest_user_id=named.user_id if named else None,
-                           latest_rating=named.rating if named else None)
 
 
 def feedback_summary(tenant_id: str, investigation_id: str) -> FeedbackSummary:
