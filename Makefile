@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template build bench clean ci enqueue digest
+.PHONY: run test lint lint-template build check-build checkov security bench clean ci enqueue digest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,17 @@ $(TOOLS)/.installed:
 lint-template: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint --region us-east-1
 
-# No Docker here: sam finds python3.13 on PATH (the pyenv one when the default python is older).
+# No Docker here. Every function and layer is built by packaging/Makefile (BuildMethod: makefile): git-tracked
+# files only, deps as arm64 cp313 wheels, all of it compiled to .pyc by PYTHON313 (the Lambda runtime's version).
+PYTHON313 := $(shell readlink -f $$(command -v $(PYTHON)))
 build: $(TOOLS)/.installed
-	PATH=$$(dirname $$(readlink -f $$(command -v $(PYTHON)))):$$PATH $(TOOLS)/bin/sam build --build-dir .aws-sam/build
+	rm -rf .aws-sam/build
+	PYTHON313=$(PYTHON313) $(TOOLS)/bin/sam build --build-dir .aws-sam/build
+
+# The built artifact holds what Lambda should run: aarch64 binaries, cpython-313 bytecode for every module,
+# nothing else (packaging/check_build.py prints what it found).
+check-build:
+	$(PYTHON313) packaging/check_build.py .aws-sam/build
 
 # Each script prints its figures; bench/README.md keeps the last ones.
 bench: $(VENV)/.installed
