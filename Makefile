@@ -38,7 +38,7 @@ $(TOOLS)/.installed:
 lint-template: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint --region us-east-1
 
-# No Docker here. Every function and layer is built by packaging/Makefile (BuildMethod: makefile): git-tracked
+# No Docker here. Every function and layer is built by lambda-build/Makefile (BuildMethod: makefile): git-tracked
 # files only, deps as arm64 cp313 wheels, all of it compiled to .pyc by PYTHON313 (the Lambda runtime's version).
 PYTHON313 := $(shell readlink -f $$(command -v $(PYTHON)))
 build: $(TOOLS)/.installed
@@ -46,9 +46,25 @@ build: $(TOOLS)/.installed
 	PYTHON313=$(PYTHON313) $(TOOLS)/bin/sam build --build-dir .aws-sam/build
 
 # The built artifact holds what Lambda should run: aarch64 binaries, cpython-313 bytecode for every module,
-# nothing else (packaging/check_build.py prints what it found).
+# nothing else (lambda-build/check_build.py prints what it found).
 check-build:
-	$(PYTHON313) packaging/check_build.py .aws-sam/build
+	$(PYTHON313) lambda-build/check_build.py .aws-sam/build
+
+# checkov pins an old boto3 of its own: it lives in its own environment too. Skips are justified next to each
+# one, in template.yaml (Metadata: checkov: skip) or .checkov.yaml.
+CHECKOV := .venv-checkov
+$(CHECKOV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install -q checkov==3.3.30
+	touch $@
+
+checkov: $(CHECKOV)/.installed
+	$(CHECKOV)/bin/checkov --config-file .checkov.yaml --file template.yaml
+
+# Secret scan of test-session logs (Slack tokens, the stand-in's secrets): make security SECURITY_LOGS=path...
+SECURITY_LOGS ?= .test-logs
+security:
+	$(PYTHON) .ci/scan_secrets.py $(SECURITY_LOGS)
 
 # Each script prints its figures; bench/README.md keeps the last ones.
 bench: $(VENV)/.installed
@@ -67,4 +83,4 @@ digest: $(VENV)/.installed
 ci: lint lint-template build test
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam

@@ -1,6 +1,6 @@
 """Checks that `sam build` produced what Lambda (python3.13, arm64) should run, and prints what it found.
 
-    python3.13 packaging/check_build.py [.aws-sam/build]
+    python3.13 lambda-build/check_build.py [.aws-sam/build]
 
 Fails (exit 1) unless, for every function and layer of the built template:
 - every `.so` is an ARM aarch64 ELF object (`file` says so);

@@ -1,7 +1,7 @@
-"""Stages Lambda artifacts for `sam build` (packaging/Makefile): a clean copy of a source folder, then bytecode.
+"""Stages Lambda artifacts for `sam build` (lambda-build/Makefile): a clean copy of a source folder, then bytecode.
 
-    python3.13 packaging/stage.py copy SOURCE_DIR DEST_DIR   # the git-tracked files of SOURCE_DIR only
-    python3.13 packaging/stage.py compile DIR                # unchecked-hash .pyc for every .py, or fail
+    python3.13 lambda-build/stage.py copy SOURCE_DIR DEST_DIR   # the git-tracked files of SOURCE_DIR only
+    python3.13 lambda-build/stage.py compile DIR                # unchecked-hash .pyc for every .py, or fail
 
 `copy` never takes what git does not track (a work tree's __pycache__, .pytest_cache, scratch files): it lists
 SOURCE_DIR with `git ls-files` and names each untracked file it leaves out, so a module that was never added
