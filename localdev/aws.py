@@ -5,6 +5,15 @@ server reached through the standard `AWS_ENDPOINT_URL` variable. Only the data-p
 talk to are created (tables, queues and queue policies, KMS keys and aliases, secrets, EventBridge buses, log
 groups); functions, layers and the HTTP API are run by the local gateway and pump instead, but still resolve where a
 value makes sense (an HttpApi's Ref is "local"). Alarms are not emulated (nothing local publishes metrics).
+
+Why not moto's own CloudFormation (measured with moto 5.2.5 on the SAM-transformed template, 72 resources of 20
+types): moto has models for 13 of the types (53 resources) but none for AWS::SecretsManager::Secret,
+AWS::SQS::QueuePolicy, AWS::Lambda::Alias, AWS::Lambda::EventInvokeConfig, AWS::ApiGatewayV2::Api/Stage and
+AWS::CloudWatch::Alarm; creating the whole stack fails (KeyError 'FunctionName' in its Lambda model, on the
+aliased functions), and the data-plane subset alone (CREATE_COMPLETE in 0.25 s) has no credentials secret. It also
+resolves no function environment unless it creates the functions. The resolver below stays; it covers what the
+functions see. cfn-lint's decoder (cfnlint.decode.decode_str) reads template.yaml into the same document as
+localdev.template.load_yaml (compared key by key), but importing it costs ~0.5 s per process for ~60 lines saved.
 """
 
 from __future__ import annotations
