@@ -79,8 +79,8 @@ DAY ?=
 digest: $(VENV)/.installed
 	$(PY) -m localdev.digest_cli --tenant $(TENANT) $(if $(DAY),--day $(DAY)) $(if $(SEED),--seed-example)
 
-# Everything CI checks (.ci/run calls this).
-ci: lint lint-template build test
+# What CI checks, in .ci/run's order (.ci/run also installs `file` and scans the test-session logs).
+ci: lint lint-template build check-build checkov test
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam
