@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template build check-build checkov security bench clean ci enqueue digest
+.PHONY: run test lint lint-template build bench clean ci enqueue digest
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,7 @@ build: $(TOOLS)/.installed
 
 # The built artifact holds what Lambda should run: aarch64 binaries, cpython-313 bytecode for every module,
 # nothing else (lambda-build/check_build.py prints what it found).
+.PHONY: check-build checkov security
 check-build:
 	$(PYTHON313) lambda-build/check_build.py .aws-sam/build
 
