@@ -65,13 +65,18 @@ def _template_resources() -> dict[str, tuple[str, str]]:
 
 
 def _git_tracked(folder: Path) -> set[Path] | None:
+    """The files of `folder` git tracks; outside a checkout, its files without caches and bytecode (as
+    lambda-build/stage.py copies them there)."""
     try:
         out = subprocess.run(  # noqa: S603 - fixed argv, no shell
             ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--", "."],  # noqa: S607 - git from PATH
             check=True, capture_output=True,
         ).stdout  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
-        return None
+        if not folder.is_dir():
+            return None
+        return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file() and p.suffix not in (".pyc", ".pyo")
+                and not set(p.relative_to(folder).parts[:-1]) & (CACHE_DIRS | TEST_DIRS | {"__pycache__"})}
     return {Path(n) for n in out.decode().split("\0") if n and (folder / n).is_file()}
 
 
