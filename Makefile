@@ -41,9 +41,34 @@ $(TOOLS)/.installed:
 lint-template: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint --region us-east-1
 
-# No Docker here: sam finds python3.13 on PATH (the pyenv one when the default python is older).
+# No Docker here. Every function and layer is built by lambda-build/Makefile (BuildMethod: makefile): git-tracked
+# files only, deps as arm64 cp313 wheels, all of it compiled to .pyc by PYTHON313 (the Lambda runtime's version).
+PYTHON313 := $(shell readlink -f $$(command -v $(PYTHON)))
 build: $(TOOLS)/.installed
-	PATH=$$(dirname $$(readlink -f $$(command -v $(PYTHON)))):$$PATH $(TOOLS)/bin/sam build --build-dir .aws-sam/build
+	rm -rf .aws-sam/build
+	PYTHON313=$(PYTHON313) $(TOOLS)/bin/sam build --build-dir .aws-sam/build
+
+# The built artifact holds what Lambda should run: aarch64 binaries, cpython-313 bytecode for every module,
+# nothing else (lambda-build/check_build.py prints what it found).
+.PHONY: check-build checkov security
+check-build:
+	$(PYTHON313) lambda-build/check_build.py .aws-sam/build
+
+# checkov pins an old boto3 of its own: it lives in its own environment too. Skips are justified next to each
+# one, in template.yaml (Metadata: checkov: skip) or .checkov.yaml.
+CHECKOV := .venv-checkov
+$(CHECKOV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install -q checkov==3.3.30
+	touch $@
+
+checkov: $(CHECKOV)/.installed
+	$(CHECKOV)/bin/checkov --config-file .checkov.yaml --file template.yaml
+
+# Secret scan of test-session logs (Slack tokens, the stand-in's secrets): make security SECURITY_LOGS=path...
+SECURITY_LOGS ?= .test-logs
+security:
+	$(PYTHON) .ci/scan_secrets.py $(SECURITY_LOGS)
 
 # Each script prints its figures; bench/README.md keeps the last ones.
 bench: $(VENV)/.installed
@@ -58,8 +83,8 @@ DAY ?=
 digest: $(VENV)/.installed
 	$(PY) -m localdev.digest_cli --tenant $(TENANT) $(if $(DAY),--day $(DAY)) $(if $(SEED),--seed-example)
 
-# Everything CI checks (.ci/run calls this).
-ci: lint lint-template build test
+# What CI checks, in .ci/run's order (.ci/run also installs `file` and scans the test-session logs).
+ci: lint lint-template build check-build checkov test
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam

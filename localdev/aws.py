@@ -2,8 +2,18 @@
 
 Plain boto3 clients are used, so the same code runs inside moto's in-process `mock_aws` and against a moto
 server reached through the standard `AWS_ENDPOINT_URL` variable. Only the data-plane resources the functions
-talk to are created (tables, queues, KMS keys and aliases, secrets); functions, layers and the HTTP API are run
-by the local gateway and pump instead, but still resolve where a value makes sense (an HttpApi's Ref is "local").
+talk to are created (tables, queues and queue policies, KMS keys and aliases, secrets, EventBridge buses, log
+groups); functions, layers and the HTTP API are run by the local gateway and pump instead, but still resolve where a
+value makes sense (an HttpApi's Ref is "local"). Alarms are not emulated (nothing local publishes metrics).
+
+Why not moto's own CloudFormation (measured with moto 5.2.5 on the SAM-transformed template, 72 resources of 20
+types): moto has models for 13 of the types (53 resources) but none for AWS::SecretsManager::Secret,
+AWS::SQS::QueuePolicy, AWS::Lambda::Alias, AWS::Lambda::EventInvokeConfig, AWS::ApiGatewayV2::Api/Stage and
+AWS::CloudWatch::Alarm; creating the whole stack fails (KeyError 'FunctionName' in its Lambda model, on the
+aliased functions), and the data-plane subset alone (CREATE_COMPLETE in 0.25 s) has no credentials secret. It also
+resolves no function environment unless it creates the functions. The resolver below stays; it covers what the
+functions see. cfn-lint's decoder (cfnlint.decode.decode_str) reads template.yaml into the same document as
+localdev.template.load_yaml (compared key by key), but importing it costs ~0.5 s per process for ~60 lines saved.
 """
 
 from __future__ import annotations
@@ -30,13 +40,16 @@ QUEUE_TYPE = "AWS::SQS::Queue"
 KEY_TYPE = "AWS::KMS::Key"
 ALIAS_TYPE = "AWS::KMS::Alias"
 SECRET_TYPE = "AWS::SecretsManager::Secret"
+QUEUE_POLICY_TYPE = "AWS::SQS::QueuePolicy"
+EVENT_BUS_TYPE = "AWS::Events::EventBus"
+LOG_GROUP_TYPE = "AWS::Logs::LogGroup"
 
 # Resources the local sandbox runs (or needs) without creating them; anything else that is not created gets a
 # warning, because a function pointed at it would get a name that exists nowhere.
 _NOT_EMULATED_ON_PURPOSE = {
     FUNCTION_TYPE, LAYER_TYPE, HTTP_API_TYPE, "AWS::Serverless::Api", "AWS::Lambda::Permission",
-    "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::Logs::LogGroup",
-    "AWS::CloudWatch::Alarm", "AWS::Events::Rule", "AWS::Scheduler::Schedule",
+    "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::CloudWatch::Alarm",
+    "AWS::Events::Rule", "AWS::Scheduler::Schedule", "AWS::Lambda::EventInvokeConfig",
 }  # fmt: skip
 
 _LOCAL_KEY_TAG = "localdev:logical-id"
@@ -278,6 +291,9 @@ def deploy(
         KEY_TYPE: _create_key,
         ALIAS_TYPE: _create_alias,
         SECRET_TYPE: _create_secret,
+        QUEUE_POLICY_TYPE: _create_queue_policy,
+        EVENT_BUS_TYPE: _create_event_bus,
+        LOG_GROUP_TYPE: _create_log_group,
     }
     clients: dict[str, BaseClient] = {}
 
@@ -569,3 +585,37 @@ def _create_secret(client, deployment: Deployment, logical_id: str, p: dict[str,
         if override is not None:  # an operator-filled value is kept unless the caller brings its own
             secrets.put_secret_value(SecretId=arn, SecretString=value)
     return DeployedResource(logical_id, SECRET_TYPE, arn, {"Id": arn})
+
+
+def _create_queue_policy(client, deployment: Deployment, logical_id: str, p: dict[str, Any], _override) -> Any:
+    """Sets the policy on each queue, as CloudFormation does (the queues' `Policy` attribute)."""
+    sqs = client("sqs")
+    policy = p["PolicyDocument"]
+    text = policy if isinstance(policy, str) else json.dumps(policy)
+    for url in p.get("Queues") or []:
+        sqs.set_queue_attributes(QueueUrl=str(url), Attributes={"Policy": text})
+    return DeployedResource(logical_id, QUEUE_POLICY_TYPE, f"{deployment.physical_name(logical_id)}")
+
+
+def _create_event_bus(client, deployment: Deployment, logical_id: str, p: dict[str, Any], _override) -> Any:
+    events = client("events")
+    name = str(p.get("Name") or deployment.physical_name(logical_id))
+    request: dict[str, Any] = {"Name": name}
+    if p.get("Tags"):
+        request["Tags"] = _tags(p)
+    try:
+        arn = events.create_event_bus(**request)["EventBusArn"]
+    except events.exceptions.ResourceAlreadyExistsException:  # deployed before, same emulator
+        arn = events.describe_event_bus(Name=name)["Arn"]
+    return DeployedResource(logical_id, EVENT_BUS_TYPE, name, {"Arn": arn, "Name": name})
+
+
+def _create_log_group(client, deployment: Deployment, logical_id: str, p: dict[str, Any], _override) -> Any:
+    logs = client("logs")
+    name = str(p.get("LogGroupName") or deployment.physical_name(logical_id))
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=name)
+    if "RetentionInDays" in p:
+        logs.put_retention_policy(logGroupName=name, retentionInDays=int(p["RetentionInDays"]))
+    arn = f"arn:aws:logs:{deployment.region}:{deployment.account_id}:log-group:{name}:*"
+    return DeployedResource(logical_id, LOG_GROUP_TYPE, name, {"Arn": arn})
