@@ -22,8 +22,10 @@ EVENT ?= events/investigation_completed.json
 enqueue: $(VENV)/.installed  ## send an example SQS message to the running sandbox (make enqueue EVENT=...)
 	$(PY) -m localdev.enqueue $(EVENT)
 
+# The session's log records go to .test-logs/ too: `make security` scans them for tokens and secrets.
 test: $(VENV)/.installed  ## the whole test suite: unit, integration, e2e and localdev tiers
-	$(PY) -m pytest -q
+	@mkdir -p .test-logs
+	$(PY) -m pytest -q --log-file=.test-logs/pytest.log --log-file-level=DEBUG
 
 test-unit: $(VENV)/.installed  ## the fast tier: pure code, no moto, no network (seconds)
 	$(PY) -m pytest -q tests/unit

@@ -10,8 +10,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sre_slack.api import interactions
 from sre_slack.api.resolver import new_resolver
-from sre_slack.api.slack_routes import interactions
 from sre_slack.contracts.settings import get_settings
 from sre_slack.observability import get_logger, get_metrics
 
@@ -19,7 +19,7 @@ logger = get_logger()
 metrics = get_metrics()
 get_settings().check("table_name", "kms_key_id", "slack_secret_arn")
 app = new_resolver()
-app.include_router(interactions)
+app.include_router(interactions.router)
 
 
 @metrics.log_metrics

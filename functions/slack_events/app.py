@@ -10,15 +10,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sre_slack.api import slack_events
 from sre_slack.api.resolver import new_resolver
-from sre_slack.api.slack_routes import events
 from sre_slack.contracts.settings import get_settings
 from sre_slack.observability import get_logger
 
 logger = get_logger()
 get_settings().check("table_name", "slack_secret_arn")
 app = new_resolver()
-app.include_router(events)
+app.include_router(slack_events.router)
 
 
 @logger.inject_lambda_context(clear_state=True)

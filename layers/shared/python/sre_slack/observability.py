@@ -39,14 +39,21 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         return redact(super().format(record))
 
 
+# These libraries log request and response bodies at DEBUG (tokens, the credentials secret).
+NOISY_LIBRARIES = ("slack_sdk", "botocore", "boto3", "urllib3")
+
+
+def quiet_libraries() -> None:
+    """Hold the libraries that log secrets at DEBUG to WARNING, even when someone turns the root logger up to
+    DEBUG while chasing a problem."""
+    for noisy in NOISY_LIBRARIES:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 @lru_cache(maxsize=1)
 def get_logger() -> Logger:
-    logger = Logger(logger_formatter=RedactingFormatter(), utc=True)
-    # These libraries log request and response bodies at DEBUG (tokens, the credentials secret): keep them quiet
-    # even when someone turns the root logger up to DEBUG while chasing a problem.
-    for noisy in ("slack_sdk", "botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    return logger
+    quiet_libraries()
+    return Logger(logger_formatter=RedactingFormatter(), utc=True)
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import BaseMiddlewareHandler, NextMiddleware
 from slack_sdk.signature import Clock, SignatureVerifier
 
@@ -175,3 +176,11 @@ class VerifySlackSignature(BaseMiddlewareHandler):
             return _json(503, "temporarily_unavailable", "try again")
         app.append_context(slack=request)
         return next_middleware(app)
+
+
+def verified_request(router: Router) -> SlackRequest:
+    """The request `VerifySlackSignature` verified for the route being served."""
+    request = router.context.get("slack")
+    if not isinstance(request, SlackRequest):
+        raise RuntimeError("the route is not behind VerifySlackSignature")
+    return request

@@ -11,7 +11,7 @@ import pytest
 from localdev.aws import DeployedResource, Deployment
 from localdev.template import Template
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = Template.load()
 RESOURCES = TEMPLATE.resources
 FUNCTIONS = TEMPLATE.resources_of_type("AWS::Serverless::Function")

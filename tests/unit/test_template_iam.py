@@ -22,7 +22,7 @@ import pytest
 
 from localdev.template import Template
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PACKAGE_ROOT = REPO / "layers" / "shared" / "python"
 TOP_PACKAGE = "sre_slack"
 
@@ -35,6 +35,16 @@ CLIENT_ACTIONS = {
 # Actions inside TransactWriteItems are authorised one by one (each needs its own permission).
 TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                     "ConditionCheck": "ConditionCheckItem"}  # fmt: skip
+# sre_slack.storage.table.Table: the one DynamoDB helper. Its own body calls every client method on behalf of its
+# callers, so it is not scanned itself; its callers' calls on a table are.
+TABLE_MODULE = "sre_slack.storage.table"
+TABLE_METHODS = {
+    "get": "GetItem", "query": "Query", "put": "PutItem", "update": "UpdateItem", "delete": "DeleteItem",
+    "transact": "TransactWriteItems", "put_action": "PutItem", "update_action": "UpdateItem",
+    "check_action": "ConditionCheckItem",
+}  # fmt: skip
+# Names the code binds a table to (`slack_table = table()`), besides calling `table()` in place.
+TABLE_NAMES = {"slack_table"}
 # keys.py names the indexes; code refers to them through these constants.
 INDEX_CONSTANTS = {"BY_TEAM_INDEX": "ByTeam", "ACTIVE_INDEX": "ActiveInstallations"}
 # Powertools' DynamoDBPersistenceLayer (idempotency) reads and writes its own table with these.
@@ -200,6 +210,13 @@ class CodeGraph:
         return seen
 
 
+def _is_table(receiver: ast.AST) -> bool:
+    """`table()` or a name bound to it: the receiver of a Table method call."""
+    if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) and receiver.func.id == "table":
+        return True
+    return isinstance(receiver, ast.Name) and receiver.id in TABLE_NAMES
+
+
 def _dotted(node: ast.AST) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
@@ -231,7 +248,9 @@ def _node_code(code: list[ast.AST]) -> Iterator[ast.AST]:
 def needs_of(handler_path: Path, handler: str = "lambda_handler") -> Needs:
     graph = CodeGraph(handler_path)
     needs = Needs()
-    for node_id, (_module, code) in graph.reachable(handler).items():
+    for node_id, (module, code) in graph.reachable(handler).items():
+        if module.name == TABLE_MODULE:
+            continue
         nodes = list(_node_code(code))
         actions: set[str] = set()
         queries_index = False
@@ -241,7 +260,14 @@ def needs_of(handler_path: Path, handler: str = "lambda_handler") -> Needs:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 attr = node.func.attr
                 keywords = {k.arg for k in node.keywords}
-                if attr in CLIENT_ACTIONS:
+                if attr in TABLE_METHODS and _is_table(node.func.value):
+                    actions.add(TABLE_METHODS[attr])
+                    if attr == "query":
+                        if "index" in keywords:
+                            queries_index = True
+                        else:
+                            plain_query = True
+                elif attr in CLIENT_ACTIONS:
                     actions.add(CLIENT_ACTIONS[attr])
                     if attr == "query" and "IndexName" not in keywords:
                         plain_query = True
