@@ -22,10 +22,11 @@ EVENT ?= events/investigation_completed.json
 enqueue: $(VENV)/.installed  ## send an example SQS message to the running sandbox (make enqueue EVENT=...)
 	$(PY) -m localdev.enqueue $(EVENT)
 
-# The session's log records go to .test-logs/ too: `make security` scans them for tokens and secrets.
+# Two workers (pytest-xdist): this machine and CI have two cores. The session's log records go to .test-logs/
+# too (one file per worker): `make security` scans them for tokens and secrets.
 test: $(VENV)/.installed  ## the whole test suite: unit, integration, e2e and localdev tiers
 	@mkdir -p .test-logs
-	$(PY) -m pytest -q --log-file=.test-logs/pytest.log --log-file-level=DEBUG
+	$(PY) -m pytest -q -n 2 --log-file=.test-logs/pytest.log --log-file-level=DEBUG
 
 test-unit: $(VENV)/.installed  ## the fast tier: pure code, no moto, no network (seconds)
 	$(PY) -m pytest -q tests/unit

@@ -10,8 +10,6 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from sre_slack.api.resolver import ApiError, json_response, tenant_id
 from sre_slack.observability import get_logger
 from sre_slack.services import installation
-from sre_slack.slack import oauth
-from sre_slack.storage.oauth_state import StateError
 
 router = Router()
 
@@ -44,7 +42,7 @@ def start() -> Response:
         raise ApiError(400, "missing_state", "the install link is incomplete; start again from the portal")
     try:
         authorize_url, cookie = installation.open_authorize(state, _api_base_url())
-    except (StateError, installation.InstallError) as exc:
+    except installation.InstallError as exc:
         get_logger().warning("install link refused", reason=exc.reason)
         return _redirect(installation.InstallOutcome("error", exc.reason).portal_redirect())
     return _redirect(authorize_url, cookie=cookie)
@@ -55,4 +53,4 @@ def callback() -> Response:
     event = router.current_event
     outcome = installation.complete_install(query=dict(event.query_string_parameters or {}),
                                             cookies=list(event.cookies or []), api_base_url=_api_base_url())
-    return _redirect(outcome.portal_redirect(), cookie=oauth.cleared_state_cookie())
+    return _redirect(outcome.portal_redirect(), cookie=installation.cleared_state_cookie())

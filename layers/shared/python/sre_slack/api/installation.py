@@ -6,15 +6,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from sre_slack.api.resolver import json_response, tenant_id
-from sre_slack.services.installation import disconnect, installation_view
-from sre_slack.storage.tenant_config import load_tenant_config
+from sre_slack.services.installation import disconnect, installation_status
 
 router = Router()
 
 
 @router.get("/slack/installation")
 def get_installation_status() -> Response:
-    return json_response(200, installation_view(load_tenant_config(tenant_id(router.current_event))))
+    return json_response(200, installation_status(tenant_id(router.current_event)))
 
 
 @router.delete("/slack/installation")

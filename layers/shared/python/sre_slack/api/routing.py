@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from sre_slack.api.resolver import ApiError, json_response, tenant_id
 from sre_slack.contracts.routing import RoutingDocument, validation_error_body
 from sre_slack.services.routing_config import RoutingRejected, StoredRouting, save_routing, stored_routing
-from sre_slack.storage.tenant_config import load_tenant_config
 
 router = Router()
 
@@ -44,7 +43,7 @@ def _raw_body() -> bytes:
 
 @router.get("/routing")
 def get_routing() -> Response:
-    stored = stored_routing(load_tenant_config(tenant_id(router.current_event)))
+    stored = stored_routing(tenant_id(router.current_event))
     return json_response(200, stored.document, headers=_headers(stored))
 
 

@@ -43,6 +43,15 @@ def one_line(text: str) -> str:
     return _WHITESPACE_RUN.sub(" ", text).strip()
 
 
+def _room(text: str, limit: int, suffix: str) -> tuple[int, str] | None:
+    """(room for the kept text, the suffix that fits) when `text` must be cut to `limit`; None when it fits."""
+    if slack_len(text) <= limit:
+        return None
+    if slack_len(suffix) > limit:
+        suffix = ""
+    return max(0, limit - slack_len(suffix)), suffix
+
+
 def truncate(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
     """Shorten mrkdwn-ready text to at most `limit` (slack_len), ending in `suffix` when anything was cut.
 
@@ -51,25 +60,22 @@ def truncate(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
     """
     if limit <= 0:
         return ""
-    if slack_len(text) <= limit:
+    cut = _room(text, limit, suffix)
+    if cut is None:
         return text
-    if slack_len(suffix) > limit:
-        suffix = ""
-    room = limit - slack_len(suffix)
-    cut = _prefix_length(text, room)
-    cut = _safe_cut(text, cut)
-    return text[:cut].rstrip() + suffix
+    room, suffix = cut
+    return text[:_safe_cut(text, _prefix_length(text, room))].rstrip() + suffix
 
 
 def truncate_plain(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
     """Shorten `plain_text` (header, button label: nothing is parsed there) to at most `limit`."""
     if limit <= 0:
         return ""
-    if slack_len(text) <= limit:
+    cut = _room(text, limit, suffix)
+    if cut is None:
         return text
-    if slack_len(suffix) > limit:
-        suffix = ""
-    return text[: _prefix_length(text, limit - slack_len(suffix))].rstrip() + suffix
+    room, suffix = cut
+    return text[:_prefix_length(text, room)].rstrip() + suffix
 
 
 def clip(raw: str, limit: int, suffix: str = ELLIPSIS) -> str:

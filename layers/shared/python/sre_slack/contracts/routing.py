@@ -190,6 +190,14 @@ def _message(error: Any) -> str:
         return str(error["msg"])
 
 
+def problems_message(readable: list[str]) -> str:
+    """The human message of a refused document: the first few problems, and how many more there are."""
+    summary = "; ".join(readable[:MAX_ERRORS_IN_MESSAGE])
+    if len(readable) > MAX_ERRORS_IN_MESSAGE:
+        summary += f" (and {len(readable) - MAX_ERRORS_IN_MESSAGE} more)"
+    return f"invalid routing document: {summary}"
+
+
 def validation_error_body(exc: ValidationError) -> dict[str, Any]:
     """The 400 body for an invalid routing document: every message names the field it is about.
 
@@ -203,11 +211,8 @@ def validation_error_body(exc: ValidationError) -> dict[str, Any]:
         message = _message(error)
         details.append({"field": _dotted(loc), "message": message})
         readable.append(f"{_readable(loc)}: {message}")
-    summary = "; ".join(readable[:MAX_ERRORS_IN_MESSAGE])
-    if len(readable) > MAX_ERRORS_IN_MESSAGE:
-        summary += f" (and {len(readable) - MAX_ERRORS_IN_MESSAGE} more)"
     return {
         "error": "invalid_routing",
-        "message": f"invalid routing document: {summary}",
+        "message": problems_message(readable),
         "details": details[:MAX_ERROR_DETAILS],
     }

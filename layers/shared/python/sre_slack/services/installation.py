@@ -38,7 +38,7 @@ from sre_slack.storage.installations import (
     tenants_for_team,
 )
 from sre_slack.storage.oauth_state import DynamoDBOAuthStateStore, StateError
-from sre_slack.storage.tenant_config import CHANNEL_OK, TenantConfig
+from sre_slack.storage.tenant_config import CHANNEL_OK, TenantConfig, load_tenant_config
 
 START_PATH = "/slack/oauth/start"
 CALLBACK_PATH = "/slack/oauth/callback"
@@ -80,8 +80,16 @@ def open_authorize(state: str, api_base_url: str) -> tuple[str, Cookie]:
     """Bind the state to this browser; answer (Slack authorize URL, the cookie that proves it)."""
     # Before the state is spent on this browser: an unconfigured app must not burn the admin's link.
     client_id = _credentials().client_id
-    DynamoDBOAuthStateStore().bind_browser(state)
+    try:
+        DynamoDBOAuthStateStore().bind_browser(state)
+    except StateError as exc:
+        raise InstallError(exc.reason) from exc
     return oauth.authorize_url(client_id, state, redirect_uri(api_base_url)), oauth.state_cookie(state)
+
+
+def cleared_state_cookie() -> Cookie:
+    """The callback spends the state: the browser forgets its cookie, whatever the outcome."""
+    return oauth.cleared_state_cookie()
 
 
 def complete_install(*, query: dict[str, str], cookies: list[str], api_base_url: str) -> InstallOutcome:
@@ -167,6 +175,11 @@ def _health(config: TenantConfig, installed: bool) -> dict[str, Any]:
     else:
         status = "ok"
     return {"status": status, "channels": channels}
+
+
+def installation_status(tenant_id: str) -> dict[str, Any]:
+    """`GET /slack/installation`: installation, routing and delivery health, read with posting's one Query."""
+    return installation_view(load_tenant_config(tenant_id))
 
 
 def installation_view(config: TenantConfig) -> dict[str, Any]:

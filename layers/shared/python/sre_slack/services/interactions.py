@@ -37,7 +37,7 @@ from sre_slack.slack.interactivity import open_view, tell_user
 from sre_slack.slack.poster import update_message
 from sre_slack.slack.signing import SlackRequest
 from sre_slack.slack.tokens import TokenUnavailable, bot_token
-from sre_slack.storage import ratings as store
+from sre_slack.storage import ratings
 from sre_slack.storage.installations import Installation, get_installation
 
 NEEDS_IMPROVEMENT = "needs_improvement"
@@ -123,12 +123,12 @@ def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retr
                         ModalContext(tenant_id=tenant_id, investigation_id=investigation_id, channel_id=channel_id,
                                      message_ts=message_ts))
     try:
-        outcome = store.record_rating(
+        outcome = ratings.record_rating(
             tenant_id, investigation_id, user_id=payload.user.id, rating=rating, team_id=payload.team.id,
             user_name=payload.user.username or payload.user.name, channel_id=channel_id, message_ts=message_ts,
             count=not _is_test_message(payload.message),
         )
-    except store.UnknownInvestigation:
+    except ratings.UnknownInvestigation:
         logger.warning("feedback click for an unknown investigation; nothing recorded")
         return
     logger.info("feedback recorded" if outcome.changed else "feedback unchanged", rating=rating,
@@ -138,7 +138,7 @@ def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retr
     # A double click changes nothing; a Slack retry may follow an attempt that wrote but never updated.
     if not (outcome.changed or retry) or not channel_id or not message_ts or payload.message is None:
         return
-    summary = store.summarize(store.list_ratings(tenant_id, investigation_id), latest=outcome.rating)
+    summary = ratings.summarize(ratings.list_ratings(tenant_id, investigation_id), latest=outcome.rating)
     token = token or _token(installation)
     if token is not None:
         _update_message(token, channel_id, message_ts, payload.message, summary)
@@ -204,19 +204,19 @@ def handle_view_submission(payload: ViewSubmission) -> InteractionAnswer:
     if _installation_for(context.tenant_id, payload.team.id, what="feedback comment") is None:
         return OK
     user_id = payload.user.id
-    if not store.add_comment(context.tenant_id, context.investigation_id, user_id, reason=entered.reason,
+    if not ratings.add_comment(context.tenant_id, context.investigation_id, user_id, reason=entered.reason,
                              comment=entered.details):
         # The click's write did not happen (or the row was removed): the modal is the rater's word.
         try:
-            store.record_rating(context.tenant_id, context.investigation_id, user_id=user_id,
+            ratings.record_rating(context.tenant_id, context.investigation_id, user_id=user_id,
                                 rating=NEEDS_IMPROVEMENT, team_id=payload.team.id,
                                 user_name=payload.user.username or payload.user.name,
                                 channel_id=context.channel_id, message_ts=context.message_ts)
-        except store.UnknownInvestigation:
+        except ratings.UnknownInvestigation:
             logger.warning("feedback comment for an unknown investigation; nothing recorded")
             return OK
         _emit_metric(NEEDS_IMPROVEMENT)
-        store.add_comment(context.tenant_id, context.investigation_id, user_id, reason=entered.reason,
+        ratings.add_comment(context.tenant_id, context.investigation_id, user_id, reason=entered.reason,
                           comment=entered.details)
     logger.info("feedback comment recorded", reason=entered.reason, user_id=user_id)
     return OK

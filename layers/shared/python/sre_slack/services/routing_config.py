@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sre_slack.contracts.routing import RoutingDocument
+from sre_slack.contracts.routing import RoutingDocument, problems_message
 from sre_slack.observability import get_logger
 from sre_slack.services import workspace
 from sre_slack.slack import directory
@@ -36,8 +36,6 @@ from sre_slack.storage.tenant_config import TenantConfig, clear_channel_health, 
 
 PUBLIC_POSTING_SCOPE = "chat:write.public"
 EMPTY_DOCUMENT: dict[str, Any] = {"default_channels": [], "digest_channels": [], "routes": []}
-# How many problems the human message spells out; `details` lists them all.
-MAX_PROBLEMS_IN_MESSAGE = 5
 
 
 @dataclass(frozen=True)
@@ -67,13 +65,9 @@ class RoutingRejected(Exception):
 
     def body(self) -> dict[str, Any]:
         """The 400 answer: `details` has one entry per field naming a refused channel."""
-        readable = [f"{p.fields[0]}: {p.message}" for p in self.problems]
-        summary = "; ".join(readable[:MAX_PROBLEMS_IN_MESSAGE])
-        if len(readable) > MAX_PROBLEMS_IN_MESSAGE:
-            summary += f" (and {len(readable) - MAX_PROBLEMS_IN_MESSAGE} more)"
         return {
             "error": "invalid_channel",
-            "message": f"invalid routing document: {summary}",
+            "message": problems_message([f"{p.fields[0]}: {p.message}" for p in self.problems]),
             "details": [
                 {"field": f, "channel": p.channel, "reason": p.reason, "message": p.message}
                 for p in self.problems
@@ -129,8 +123,9 @@ def check_channels(doc: RoutingDocument, lookup: directory.ChannelLookup, *, sco
     return warnings
 
 
-def stored_routing(config: TenantConfig) -> StoredRouting:
+def stored_routing(tenant_id: str) -> StoredRouting:
     """The tenant's document as stored, or the empty document (with all three keys) when there is none."""
+    config = load_tenant_config(tenant_id)
     if config.routing_raw is None:
         return StoredRouting(dict(EMPTY_DOCUMENT), None)
     return StoredRouting({**EMPTY_DOCUMENT, **config.routing_raw}, config.routing_updated_at)
