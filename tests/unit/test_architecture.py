@@ -74,7 +74,7 @@ def test_each_module_imports_only_what_its_layer_may(path: Path) -> None:
     if layer == "__init__":
         return
     tree = ast.parse(path.read_text())
-    for name, line, module_level in _imports(tree):
+    for name, line, _module_level in _imports(tree):
         target = _first_party_layer(name)
         if target is not None and target != layer:
             assert target in ALLOWED[layer], f"{path.name}:{line}: {layer} may not import {name}"
