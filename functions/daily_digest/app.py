@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sre_slack.aws import BOTO_CONFIG
-from sre_slack.contracts.digest import ScheduleEvent
+from sre_slack.contracts.lambda_events import ScheduleEvent
 from sre_slack.contracts.settings import get_settings
 from sre_slack.observability import get_logger
 from sre_slack.services.digest import fan_out

@@ -1,13 +1,18 @@
 """The partial-batch runner of both queue consumers (investigations, digest jobs).
 
-Powertools' BatchProcessor with two additions: the records of a batch run in parallel threads (a batch of ten
-alerts to ten channels posts in the time of one), and none starts once the invocation's deadline is near. The
-envelope is Powertools' parser model of an SQS record. Each record's handler answers a `RecordOutcome`, which is
-turned into what SQS needs here, once for both consumers:
+The records of a batch run in parallel threads (a batch of ten alerts to ten channels posts in the time of one),
+and none starts once the invocation's deadline is near. Each record is parsed into its model
+(sre_slack.contracts.lambda_events.QueueRecord) and its handler answers a `RecordOutcome`, which is turned into
+what SQS needs here, once for both consumers:
 - done: the record succeeds and SQS deletes it;
 - retry: the record fails (batchItemFailures) and comes back after the queue's visibility timeout, or after
   `retry_after` seconds when Slack said when (the visibility is changed, nothing sleeps in Lambda);
 - dead letter: a copy goes to the function's dead-letter queue with the reason, and the record succeeds.
+
+The answer follows Lambda's partial-batch rules (shared/README.md): `{"batchItemFailures": [{"itemIdentifier":
+messageId}]}` for the records to retry, never an exception for the batch. Powertools' BatchProcessor does the same
+sequentially; it is not used because its import (with asyncio and every event source's data classes) costs about
+125 ms of each cold start, measured in bench/cold_start.py, and it runs records one after another.
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
+from sre_slack.contracts.lambda_events import QueueRecord
 from sre_slack.observability import get_logger
 from sre_slack.queues.dead_letter import DeadLetterQueueMissing, send_to_dead_letter_queue
 from sre_slack.queues.visibility import delay_redelivery
@@ -62,22 +67,6 @@ class Deadline:
         return time.time() + max(0.0, self.remaining())
 
 
-class QueueRecord(SqsRecordModel):
-    """An SQS record as Lambda delivers it (Powertools' parser model), with what the consumers read of it."""
-
-    @property
-    def receive_count(self) -> int:
-        return int(self.attributes.ApproximateReceiveCount or 1)
-
-    def string_attributes(self) -> dict[str, str]:
-        """The message attributes' string values (the dead-letter copy's reason, a redrive's channels)."""
-        return {name: value.stringValue for name, value in self.messageAttributes.items() if value.stringValue}
-
-    @property
-    def text(self) -> str:
-        return self.body if isinstance(self.body, str) else ""
-
-
 class Outcome(StrEnum):
     DONE = "done"
     RETRY = "retry"
@@ -109,24 +98,11 @@ RecordHandler = Callable[[QueueRecord, Deadline], RecordOutcome]
 BatchHandler = Callable[[], RecordHandler]
 
 
-class RecordRetry(Exception):
-    """Fails the record in Powertools' batch processor, so that SQS delivers it again."""
-
-
 @cache
 def _record_pool() -> ThreadPoolExecutor:
     # Records wait on their own Slack calls (sre_slack.slack.pacing has a separate pool for those): one shared pool
     # could leave every thread waiting on work that has no thread left to run it.
     return ThreadPoolExecutor(max_workers=MAX_PARALLEL_RECORDS, thread_name_prefix="sqs-record")
-
-
-class ParallelBatchProcessor(BatchProcessor):
-    """Powertools' BatchProcessor, running the batch's records in parallel threads."""
-
-    def process(self) -> list[tuple]:
-        futures = [_record_pool().submit(contextvars.copy_context().run, self._process_record, record)
-                   for record in self.records]
-        return [future.result() for future in futures]
 
 
 class QueueConsumer:
@@ -141,18 +117,23 @@ class QueueConsumer:
     def __call__(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         deadline = Deadline.from_context(context)
         handle = self.new_batch()
+        records = event.get("Records") if isinstance(event, dict) else None
+        futures = [(record, _record_pool().submit(contextvars.copy_context().run, self._run_raw, handle, record,
+                                                   deadline))
+                   for record in records or []]
+        # An empty identifier (a record without messageId) fails the whole batch: Lambda retries all of it.
+        failed = [record.get("messageId", "") for record, future in futures if future.result().outcome == Outcome.RETRY]
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
-        def record_handler(record: QueueRecord) -> str:
-            outcome = self._run(handle, record, deadline)
-            if outcome.outcome == Outcome.RETRY:
-                raise RecordRetry(outcome.reason)
-            return str(outcome.outcome)
-
-        # A processor per invocation: Powertools keeps the batch's state on it.
-        processor = ParallelBatchProcessor(event_type=EventType.SQS, model=QueueRecord,
-                                           raise_on_entire_batch_failure=False)
-        return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                             context=context))
+    def _run_raw(self, handle: RecordHandler, raw: dict[str, Any], deadline: Deadline) -> RecordOutcome:
+        try:
+            record = QueueRecord.model_validate(raw)
+        except ValidationError:
+            # Not an SQS record as Lambda sends them: nothing to dead-letter it with, so SQS keeps retrying it
+            # and moves it to the dead-letter queue after maxReceiveCount.
+            get_logger().exception("not an SQS record", message_id=raw.get("messageId"))
+            return RecordOutcome.retry("unreadable record")
+        return self._run(handle, record, deadline)
 
     def _run(self, handle: RecordHandler, record: QueueRecord, deadline: Deadline) -> RecordOutcome:
         logger = get_logger()
@@ -162,14 +143,14 @@ class QueueConsumer:
             try:
                 outcome = handle(record, deadline)
             except Exception as exc:  # a bug or an AWS outage: this record fails, the others carry on
-                logger.exception("record failed", message_id=record.messageId)
+                logger.exception("record failed", message_id=record.message_id)
                 outcome = RecordOutcome.retry(f"unexpected {type(exc).__name__}")
         if outcome.outcome == Outcome.DEAD_LETTER:
             outcome = self._dead_letter(record, outcome)
         if outcome.outcome == Outcome.RETRY:
             if outcome.retry_after:
-                delay_redelivery(self.queue_url, record.receiptHandle, outcome.retry_after)
-            logger.info("record will be retried", message_id=record.messageId, reason=outcome.reason,
+                delay_redelivery(self.queue_url, record.receipt_handle, outcome.retry_after)
+            logger.info("record will be retried", message_id=record.message_id, reason=outcome.reason,
                         retry_after=outcome.retry_after, receive_count=record.receive_count)
         return outcome
 
@@ -177,8 +158,8 @@ class QueueConsumer:
         """Copy to the dead-letter queue now, with the reason: no wasted retries. Without a dead-letter queue the
         record fails on every receive until SQS moves it there after maxReceiveCount (the reason is logged)."""
         try:
-            send_to_dead_letter_queue(self.dead_letter_queue_url, record.text, reason=outcome.reason,
-                                      source_message_id=record.messageId)
+            send_to_dead_letter_queue(self.dead_letter_queue_url, record.body, reason=outcome.reason,
+                                      source_message_id=record.message_id)
         except DeadLetterQueueMissing:
             return RecordOutcome.retry(outcome.reason)
         return outcome

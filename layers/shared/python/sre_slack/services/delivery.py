@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from slack_sdk import WebClient
 
 from sre_slack.blocks.message import SlackMessage
+from sre_slack.contracts.lambda_events import QueueRecord
 from sre_slack.domain.delivery_policy import Call, Decision, DeliveryStatus, FailureClass, Outcome, decide
 from sre_slack.observability import count, get_logger
-from sre_slack.queues.batch import Deadline, QueueRecord, RecordOutcome
+from sre_slack.queues.batch import Deadline, RecordOutcome
 from sre_slack.queues.dead_letter import DeadLetterQueueMissing, delivery_unknown_reason, send_to_dead_letter_queue
 from sre_slack.slack.client import write_client
 from sre_slack.slack.errors import SlackFailure
@@ -247,15 +248,15 @@ def park_unknowns(record: QueueRecord, dead_letter_queue_url: str, tenant_id: st
     errors = {u.channel: u.error for u in unknowns.items}
     reason = delivery_unknown_reason(errors)
     try:
-        send_to_dead_letter_queue(dead_letter_queue_url, record.text, reason=reason,
-                                  source_message_id=record.messageId, unknown_channels=errors)
+        send_to_dead_letter_queue(dead_letter_queue_url, record.body, reason=reason,
+                                  source_message_id=record.message_id, unknown_channels=errors)
     except DeadLetterQueueMissing:
         get_logger().error("delivery outcome unknown and no dead-letter queue to copy the message to", reason=reason)
         return RecordOutcome.retry(f"{reason} (no dead-letter queue)")
     for unknown in unknowns.items:
-        if ledger.park_unknown(unknown.key, reason=unknown.detail, source_message_id=record.messageId,
+        if ledger.park_unknown(unknown.key, reason=unknown.detail, source_message_id=record.message_id,
                                expired_lease_only=unknown.expired_lease_only):
             record_delivery_unknown(tenant_id, unknown.channel, unknown.error)
     get_logger().warning("delivery outcome unknown: message copied to the dead-letter queue", reason=reason,
-                         message_id=record.messageId, channels=sorted(errors))
+                         message_id=record.message_id, channels=sorted(errors))
     return outcome

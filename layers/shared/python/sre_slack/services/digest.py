@@ -20,12 +20,13 @@ from pydantic import ValidationError
 from sre_slack.blocks.digest import build_digest_message
 from sre_slack.blocks.message import SlackMessage
 from sre_slack.contracts.digest import DigestJob
+from sre_slack.contracts.lambda_events import QueueRecord
 from sre_slack.contracts.settings import get_settings
 from sre_slack.domain.delivery_policy import Call, DeliveryStatus
 from sre_slack.domain.digest_stats import Digest, build_digest
 from sre_slack.domain.routing import resolve_digest_channels
 from sre_slack.observability import get_logger
-from sre_slack.queues.batch import Deadline, QueueRecord, RecordOutcome
+from sre_slack.queues.batch import Deadline, RecordOutcome
 from sre_slack.queues.dead_letter import redrive_of
 from sre_slack.queues.sender import SendResult, send_messages
 from sre_slack.services import delivery
@@ -83,10 +84,10 @@ def post_digest_record(record: QueueRecord, deadline: Deadline) -> RecordOutcome
     """One record of the digest queue, end to end."""
     logger = get_logger()
     try:
-        job = DigestJob.model_validate_json(record.text)
+        job = DigestJob.model_validate_json(record.body)
     except ValidationError as exc:
         reason = f"invalid digest job: {exc.errors(include_url=False, include_input=False)}"
-        logger.error("invalid digest job", message_id=record.messageId, reason=reason)
+        logger.error("invalid digest job", message_id=record.message_id, reason=reason)
         return RecordOutcome.dead_letter(reason)
     unknowns = Unknowns()
     run, outcome = post_digest(job, deadline, unknowns=unknowns, redriven_record=record)

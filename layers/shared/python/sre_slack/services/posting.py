@@ -25,11 +25,12 @@ from sre_slack.contracts.investigation import (
     InvestigationCompleted,
     parse_investigation_message,
 )
+from sre_slack.contracts.lambda_events import QueueRecord
 from sre_slack.contracts.settings import get_settings
 from sre_slack.domain.delivery_policy import Call, DeliveryStatus
 from sre_slack.domain.routing import resolve_channels
 from sre_slack.observability import count, get_logger
-from sre_slack.queues.batch import Deadline, QueueRecord, RecordOutcome
+from sre_slack.queues.batch import Deadline, RecordOutcome
 from sre_slack.queues.dead_letter import Redrive, redrive_of
 from sre_slack.services import delivery
 from sre_slack.services.delivery import Job, SlackSession, Unknowns
@@ -70,9 +71,9 @@ def post_record(record: QueueRecord, deadline: Deadline, configs: TenantConfigs 
     """One record of the investigation queue, end to end."""
     logger = get_logger()
     try:
-        message = parse_investigation_message(record.text)
+        message = parse_investigation_message(record.body)
     except InvalidMessage as exc:
-        logger.error("invalid investigation message", message_id=record.messageId, reason=exc.reason,
+        logger.error("invalid investigation message", message_id=record.message_id, reason=exc.reason,
                      receive_count=record.receive_count)
         count("InvalidMessage")
         return RecordOutcome.dead_letter(exc.reason)
