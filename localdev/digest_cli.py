@@ -89,7 +89,7 @@ def seed_example(tenant_id: str, report_day: date) -> None:
 
 
 def render_text(tenant_id: str, day: date) -> str:
-    from sre_slack.storage.counters import read_day_counts
+    from sre_slack.storage.digest_counts import read_day_counts
 
     return render_digest_text(build_digest(day, read_day_counts(tenant_id, day)))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sre_slack import container
 from sre_slack.api import install
 from sre_slack.api.resolver import new_resolver
 from sre_slack.contracts.settings import get_settings
@@ -13,6 +14,7 @@ from sre_slack.observability import get_logger
 
 logger = get_logger()
 get_settings().check("table_name", "kms_key_id", "slack_secret_arn", "portal_url")
+container.register_restore_hook()
 app = new_resolver()
 app.include_router(install.router)
 

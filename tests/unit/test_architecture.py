@@ -22,13 +22,13 @@ ALLOWED: dict[str, set[str]] = {
     "domain": {"contracts"},
     "blocks": {"contracts", "domain"},
     "storage": {"contracts", "domain", "aws", "observability"},
-    "slack": {"contracts", "domain", "storage", "aws", "observability", "blocks"},
+    "slack": {"contracts", "domain", "storage", "aws", "observability", "blocks", "container"},
     "queues": {"contracts", "aws", "observability"},
     "services": {"contracts", "domain", "blocks", "storage", "slack", "queues", "aws", "observability"},
     "api": {"contracts", "domain", "services", "slack", "observability"},
     "aws": set(),
     "observability": set(),
-    "container": {"contracts", "slack", "aws"},
+    "container": {"contracts", "aws"},
 }
 # What `api` may use of `slack`: the signing middleware and the failure type it maps to an answer.
 API_SLACK_MODULES = {"sre_slack.slack.signing", "sre_slack.slack.errors"}

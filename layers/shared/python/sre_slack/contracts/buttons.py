@@ -20,7 +20,8 @@ from sre_slack.contracts.investigation import SafeId
 class _RoundTrip(BaseModel):
     """A model that travels through Slack as compact JSON under short keys (the aliases)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True,
+                              defer_build=True)
 
     def encode(self) -> str:
         return json.dumps(self.model_dump(by_alias=True), separators=(",", ":"))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class DigestJob(BaseModel):
     """One tenant's digest for one UTC day."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     tenant_id: str = Field(min_length=1, max_length=256)
     day: date

@@ -124,7 +124,7 @@ PortalUrl = Annotated[StrictStr, AfterValidator(_check_portal_url)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class Alert(_Model):
@@ -175,7 +175,8 @@ class AlertResolved(_Model):
 
 InvestigationMessage = Annotated[InvestigationCompleted | AlertResolved, Field(discriminator="type")]
 
-_MESSAGE_ADAPTER: TypeAdapter[InvestigationCompleted | AlertResolved] = TypeAdapter(InvestigationMessage)
+_MESSAGE_ADAPTER: TypeAdapter[InvestigationCompleted | AlertResolved] = TypeAdapter(
+    InvestigationMessage, config=ConfigDict(defer_build=True))
 _TAGS = ("investigation.completed", "alert.resolved")
 
 

@@ -105,7 +105,7 @@ ChannelList = Annotated[list[ChannelId], Field(max_length=MAX_CHANNELS_PER_LIST)
 SeverityList = Annotated[list[Severity], Field(max_length=10), AfterValidator(_severities_not_empty)]
 RouteName = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_check_name)]
 
-_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class Route(BaseModel):

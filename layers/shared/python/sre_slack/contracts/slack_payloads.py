@@ -19,7 +19,7 @@ class InvalidPayload(Exception):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class SlackTeam(_Model):
@@ -118,7 +118,7 @@ class OtherInteraction(_Model):
 
 
 Interaction = Annotated[BlockActions | ViewSubmission | ViewClosed, Field(discriminator="type")]
-_INTERACTION = TypeAdapter(Interaction)
+_INTERACTION = TypeAdapter(Interaction, config=ConfigDict(defer_build=True))
 _KNOWN_INTERACTIONS = frozenset({"block_actions", "view_submission", "view_closed"})
 
 
@@ -183,7 +183,7 @@ class OtherEnvelope(_Model):
 
 
 Envelope = Annotated[UrlVerification | EventCallback, Field(discriminator="type")]
-_ENVELOPE = TypeAdapter(Envelope)
+_ENVELOPE = TypeAdapter(Envelope, config=ConfigDict(defer_build=True))
 
 
 def parse_event_envelope(json_body: str) -> UrlVerification | EventCallback | OtherEnvelope:

@@ -32,7 +32,7 @@ from sre_slack.queues.sender import SendResult, send_messages
 from sre_slack.services import delivery
 from sre_slack.services.delivery import Job, SlackSession, Unknowns
 from sre_slack.storage import keys, ledger
-from sre_slack.storage.counters import read_day_counts
+from sre_slack.storage.digest_counts import read_day_counts
 from sre_slack.storage.installations import active_tenants
 from sre_slack.storage.tenant_config import load_tenant_config
 

@@ -11,6 +11,7 @@ from functools import cache
 
 from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
 
+from sre_slack import container
 from sre_slack.aws import BOTO_CONFIG
 from sre_slack.contracts.settings import ConfigurationError, get_settings
 
@@ -44,6 +45,7 @@ def get_slack_credentials() -> SlackCredentials:
     return SlackCredentials(value["client_id"], value["client_secret"], value["signing_secret"])
 
 
+@container.keeps
 def forget() -> None:
     """Drop the cached secret and its client (a fresh container, e.g. after a SnapStart restore)."""
     _provider.cache_clear()

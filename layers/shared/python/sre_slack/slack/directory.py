@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sre_slack import container
 from sre_slack.domain.delivery_policy import FailureClass
 from sre_slack.observability import get_logger
 from sre_slack.slack.client import read_client
@@ -96,6 +97,7 @@ def _cache_key(tenant_id: str, team_id: str, token: str) -> tuple[str, str, str]
     return tenant_id, team_id, hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
+@container.keeps
 def clear_cache() -> None:
     _cache.clear()
 

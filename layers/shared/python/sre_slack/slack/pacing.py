@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
+from sre_slack import container
+
 POSTS_PER_SECOND = 1.0
 BURST = 3
 # Enough for a full SQS batch (10) posting at once; more threads would only queue on Slack's side.
@@ -59,6 +61,9 @@ class ChannelPacer:
 @cache
 def channel_pacer() -> ChannelPacer:
     return ChannelPacer()
+
+
+container.keeps(channel_pacer.cache_clear)
 
 
 @cache

@@ -18,9 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.middlewares import BaseMiddlewareHandler, NextMiddleware
+from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from sre_slack.observability import get_logger
@@ -151,36 +149,33 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def _json(status: int, code: str, message: str) -> Response:
-    return Response(status_code=status, content_type="application/json",
-                    body=json.dumps({"error": code, "message": message}, separators=(",", ":")))
+def json_answer(status: int, body: dict[str, Any] | None) -> dict[str, Any]:
+    """An API Gateway (payload 2.0) answer: JSON, or an empty text body when `body` is None."""
+    if body is None:
+        return {"statusCode": status, "headers": {"Content-Type": "text/plain"}, "body": ""}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body, separators=(",", ":"))}
 
 
-class VerifySlackSignature(BaseMiddlewareHandler):
-    """Powertools middleware for the Slack-facing routes: nothing runs for a request Slack did not sign.
+SlackHandler = Callable[[SlackRequest, Any], dict[str, Any]]
+
+
+@lambda_handler_decorator
+def verify_slack_signature(handler: SlackHandler, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Powertools middleware of both Slack-facing functions: nothing runs for a request Slack did not sign, and the
+    handler receives the verified `SlackRequest` instead of the event.
 
     Forged, unsigned or stale: 401 and nothing else. Our own signing secret unreadable (the credentials secret is
-    not filled yet): 503, so that Slack retries once it is. The verified request is in `app.context["slack"]`.
+    not filled yet): 503, so that Slack retries once it is.
     """
-
-    def handler(self, app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-        logger = get_logger()
-        try:
-            request = verify_event(app.current_event.raw_event)
-        except InvalidSignature as exc:
-            logger.warning("request refused: not signed by Slack", reason=exc.reason)
-            return _json(401, "invalid_signature", "request not signed by Slack")
-        except SigningSecretUnavailable as exc:
-            logger.error("cannot verify Slack requests: the signing secret is unavailable (README: Deploying)",
-                         error=str(exc))
-            return _json(503, "temporarily_unavailable", "try again")
-        app.append_context(slack=request)
-        return next_middleware(app)
-
-
-def verified_request(router: Router) -> SlackRequest:
-    """The request `VerifySlackSignature` verified for the route being served."""
-    request = router.context.get("slack")
-    if not isinstance(request, SlackRequest):
-        raise RuntimeError("the route is not behind VerifySlackSignature")
-    return request
+    logger = get_logger()
+    try:
+        request = verify_event(event)
+    except InvalidSignature as exc:
+        logger.warning("request refused: not signed by Slack", reason=exc.reason)
+        return json_answer(401, {"error": "invalid_signature", "message": "request not signed by Slack"})
+    except SigningSecretUnavailable as exc:
+        logger.error("cannot verify Slack requests: the signing secret is unavailable (README: Deploying)",
+                     error=str(exc))
+        return json_answer(503, {"error": "temporarily_unavailable", "message": "try again"})
+    return handler(request, context)

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.oauth.token_rotation import TokenRotator
 
-from sre_slack import aws
+from sre_slack import aws, container
 from sre_slack.contracts.settings import get_settings
 from sre_slack.observability import get_logger
 from sre_slack.slack.client import read_client
@@ -67,6 +67,7 @@ class _DecryptedTokens:
 
 
 decrypted_tokens = _DecryptedTokens()
+container.keeps(decrypted_tokens.clear)
 
 
 def _context(tenant_id: str) -> dict[str, str]:

@@ -2,18 +2,16 @@
 
 `TENANT#<t>#COUNTS` / `DAY#YYYY-MM-DD` holds flat numeric attributes incremented with ADD: `total`, `sev#<s>`,
 `ns#<n>`, `alert#<a>`, `cluster#<c>` (one alert each, written in the same transaction that first sees the
-investigation) and `rating#<r>` (moved by feedback clicks). ISO dates sort as strings, so the report day, the day
-before and the week before are one key range: eight days in one Query.
+investigation) and `rating#<r>` (moved by feedback clicks). The digest reads them (sre_slack.storage.digest_counts).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sre_slack.contracts.investigation import InvestigationCompleted
-from sre_slack.domain.digest_stats import TREND_DAYS, DayCounts
 from sre_slack.storage import keys
 from sre_slack.storage.table import table
 
@@ -46,15 +44,3 @@ def rating_actions(tenant_id: str, deltas: Mapping[str, Mapping[str, int]]) -> l
     return [table().update_action(keys.counts_key(tenant_id, date.fromisoformat(day)),
                                   add={_counter_name("rating", rating): delta for rating, delta in changes.items()})
             for day, changes in deltas.items() if changes]
-
-
-def read_day_counts(tenant_id: str, day: date) -> list[DayCounts]:
-    """The stored counters from `day` - 7 to `day` inclusive, oldest first; days without an item are absent.
-
-    One request unless the eight items together pass DynamoDB's 1 MB page (thousands of namespaces and alert
-    types a day); then the next page is followed rather than a day silently dropped. Consistent: the report
-    day's counters may have been incremented moments ago by a late investigation.
-    """
-    first, last = keys.day_sk(day - timedelta(days=TREND_DAYS)), keys.day_sk(day)
-    return [DayCounts.from_item(values)
-            for values in table().query(keys.counts_pk(tenant_id), sk_between=(first, last))]
