@@ -19,7 +19,7 @@ from sre_slack.aws import BOTO_CONFIG
 from sre_slack.contracts.lambda_events import ScheduleEvent
 from sre_slack.contracts.settings import get_settings
 from sre_slack.observability import get_logger
-from sre_slack.services.digest import fan_out
+from sre_slack.services.digest_schedule import fan_out
 
 logger = get_logger()
 settings = get_settings().check("table_name", "idempotency_table_name", "digest_queue_url")

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from sre_slack.api.resolver import json_response, tenant_id
-from sre_slack.services.installation import disconnect, installation_status
+from sre_slack.services.slack_connection import disconnect, installation_status
 
 router = Router()
 

@@ -1,17 +1,14 @@
-"""The daily digest: the 09:00 fan-out of one job per tenant, and each tenant's digest, posted once per channel.
+"""One tenant's daily digest, posted once per channel (the jobs come from sre_slack.services.digest_schedule).
 
-Fan-out: tenants come from the sparse ActiveInstallations index (no scan); jobs go to the digest queue ten per
-request. Sending a job twice is harmless: each channel's digest is a ledger delivery (`TENANT#<t>#DIGEST` /
-`DAY#<day>#CHANNEL#<c>`), claimed before posting, so a duplicate job posts nothing.
-
-A job, for a tenant whose digest goes to one channel: one Query for installation + routing + channel health, one
-for eight days of counters, the claim before and the `posted` write after the post. Every Slack outcome is
-handled by the shared delivery path and policy (sre_slack.services.delivery), the same as investigations.
+Each channel's digest is a ledger delivery (`TENANT#<t>#DIGEST` / `DAY#<day>#CHANNEL#<c>`), claimed before
+posting, so a duplicate job posts nothing. A job for a tenant whose digest goes to one channel costs one Query for
+installation + routing + channel health, one for eight days of counters, the claim before and the `posted` write
+after the post. Every Slack outcome is handled by the shared delivery path and policy
+(sre_slack.services.delivery), the same as investigations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -28,12 +25,10 @@ from sre_slack.domain.routing import resolve_digest_channels
 from sre_slack.observability import get_logger
 from sre_slack.queues.batch import Deadline, RecordOutcome
 from sre_slack.queues.dead_letter import redrive_of
-from sre_slack.queues.sender import SendResult, send_messages
 from sre_slack.services import delivery
 from sre_slack.services.delivery import Job, SlackSession, Unknowns
 from sre_slack.storage import keys, ledger
 from sre_slack.storage.digest_counts import read_day_counts
-from sre_slack.storage.installations import active_tenants
 from sre_slack.storage.tenant_config import load_tenant_config
 
 # Digest deliveries are only needed while a job for that day can still arrive (SQS keeps a message 14 days).
@@ -42,21 +37,6 @@ IN_FLIGHT_RETRY_SECONDS = 30
 
 _STALE_CLAIM_DETAIL = ("delivery_unknown: stale_claim; the digest may be in the channel, so it is not posted again "
                        "unless the dead-letter copy is redriven")
-
-
-# ------------------------------------------------------------------------------------------------ fan-out
-
-
-def fan_out(day: date, queue_url: str) -> SendResult:
-    """One job per tenant with an active installation, for `day`, streamed from the index to the queue."""
-    def entries() -> Iterator[tuple[str, str]]:
-        for tenant in active_tenants():
-            yield tenant, DigestJob(tenant_id=tenant, day=day).to_body()
-
-    return send_messages(queue_url, entries())
-
-
-# ------------------------------------------------------------------------------------------------ one job
 
 
 @dataclass
