@@ -113,7 +113,8 @@ def _setup(slack) -> tuple[dict, dict[str, str]]:
     from sre_slack.contracts.investigation import parse_investigation_message
     from sre_slack.contracts.settings import get_settings
     from sre_slack.storage import keys
-    from sre_slack.storage.installations import Installation, save_installation
+    from sre_slack.services.installation import store_installation
+    from sre_slack.storage.installations import Installation
     from sre_slack.storage.table import to_item
 
     template = Template.load()
@@ -127,9 +128,9 @@ def _setup(slack) -> tuple[dict, dict[str, str]]:
     container.reset()
     slack.add_channel("C0ALERTS", "alerts", bot_member=True)
     token = slack.issue_token("T0LOCAL")
-    save_installation(Installation(tenant_id="t_bench", team_id="T0LOCAL", team_name="Local", bot_user_id="U0BOT",
-                                   scopes=("chat:write",), installed_at=int(time.time())),
-                      bot_token=token, refresh_token=None)
+    store_installation(Installation(tenant_id="t_bench", team_id="T0LOCAL", team_name="Local", bot_user_id="U0BOT",
+                                    scopes=("chat:write",), installed_at=int(time.time())),
+                       bot_token=token, refresh_token=None)
     example = json.loads((REPO / "events" / "investigation_completed.json").read_text())
     inv = parse_investigation_message(json.dumps({**example, "tenant_id": "t_bench"}))
     boto3.client("dynamodb").put_item(TableName=get_settings().table_name,

@@ -1,17 +1,16 @@
-"""post_investigation: cold import cost, requests per posted investigation, batch parallelism, memory.
+"""post_investigation: requests and Slack calls per posted investigation, batch parallelism, memory.
 
-    .venv/bin/python bench/post_investigation.py [--import-runs 5] [--latency 0.1]
+    .venv/bin/python bench/post_investigation.py [--latency 0.1]
 
-1. Cold INIT: a fresh Python process imports functions/post_investigation/app.py; another fresh process
-   imports boto3. Median of `--import-runs` each; the ratio is the figure (goal <= 2.0).
-2. Requests per posted investigation: one `investigation.completed` to one channel, handled by the real
-   handler against moto (in-process) and the Slack stand-in. DynamoDB requests are counted with a botocore
+Cold start is measured on the built artifact by bench/cold_start.py (what Lambda runs), not here.
+
+1. Requests per posted investigation: one `investigation.completed` to one channel, handled by the real
+   handler against moto and the Slack stand-in. DynamoDB requests are counted with a botocore
    `before-call.dynamodb` event hook, Slack calls by the stand-in (goal: DynamoDB <= 3, Slack exactly 1).
-3. A batch of 10 investigations to 10 different channels with the stand-in answering after `--latency`
+2. A batch of 10 investigations to 10 different channels with the stand-in answering after `--latency`
    seconds: one invocation with the whole batch vs. ten invocations of one record each, one after another
    (goal >= 5x faster).
-4. Peak RSS: of a fresh process that imports the handler and handles one batch (what Lambda's memory sees,
-   give or take the runtime), and of this whole bench process (moto and the stand-in included).
+3. Peak RSS of this whole bench process (moto and the stand-in included).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import textwrap
@@ -32,40 +30,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "layers" / "shared" / "python")]
 HANDLER = REPO / "functions" / "post_investigation" / "app.py"
 FUNCTION = "PostInvestigationFunction"
-
-IMPORT_CHILD = textwrap.dedent(r"""
-    import importlib.util, json, resource, sys, time
-    sys.path[:0] = sys.argv[2:]
-    started = time.perf_counter()
-    if sys.argv[1] == "boto3":
-        import boto3
-    else:
-        spec = importlib.util.spec_from_file_location("post_investigation_app", sys.argv[1])
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    elapsed = time.perf_counter() - started
-    print(json.dumps({"seconds": elapsed, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
-""")
-
-
-def _child_env() -> dict[str, str]:
-    return {**os.environ, "TABLE_NAME": "bench", "POWERTOOLS_SERVICE_NAME": "bench",
-            "POWERTOOLS_METRICS_NAMESPACE": "Bench", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def cold_import(target: str) -> dict[str, float]:
-    paths = [str(REPO), str(REPO / "layers" / "shared" / "python")]
-    out = subprocess.run([sys.executable, "-c", IMPORT_CHILD, target, *paths], capture_output=True, text=True,
-                         check=True, env=_child_env())
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def measure_imports(runs: int) -> tuple[float, float, float]:
-    handler = [cold_import(str(HANDLER)) for _ in range(runs)]
-    boto = [cold_import("boto3") for _ in range(runs)]
-    return (statistics.median(h["seconds"] for h in handler), statistics.median(b["seconds"] for b in boto),
-            max(h["rss_kb"] for h in handler) / 1024)
-
 
 MOTO_SERVER = textwrap.dedent(r"""
     import sys
@@ -208,25 +172,20 @@ def measure_batch(box: Sandbox, latency: float) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--import-runs", type=int, default=5)
     parser.add_argument("--latency", type=float, default=0.1)
     args = parser.parse_args()
 
-    handler_s, boto_s, handler_rss = measure_imports(args.import_runs)
     box = Sandbox()
     dynamodb_total, by_operation, slack_calls = measure_requests(box)
     parallel, sequential = measure_batch(box, args.latency)
     bench_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     rows = [
-        ("cold import: handler / boto3", f"{handler_s * 1000:.0f} ms / {boto_s * 1000:.0f} ms = "
-                                         f"{handler_s / boto_s:.2f}", "<= 2.0"),
         ("DynamoDB requests per posted investigation", f"{dynamodb_total} "
          f"({', '.join(f'{k} {v}' for k, v in sorted(by_operation.items()))})", "<= 3"),
         ("Slack calls per posted investigation", str(slack_calls), "exactly 1"),
         (f"10 messages -> 10 channels, Slack latency {args.latency * 1000:.0f} ms",
          f"batch {parallel:.2f} s vs one by one {sequential:.2f} s = {sequential / parallel:.1f}x", ">= 5x"),
-        ("peak RSS: handler import (fresh process)", f"{handler_rss:.0f} MB", "-"),
         ("peak RSS: this bench process (moto + stand-in)", f"{bench_rss:.0f} MB", "-"),
     ]
     width = max(len(r[0]) for r in rows)
