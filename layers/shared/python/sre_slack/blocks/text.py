@@ -43,13 +43,15 @@ def one_line(text: str) -> str:
     return _WHITESPACE_RUN.sub(" ", text).strip()
 
 
-def _room(text: str, limit: int, suffix: str) -> tuple[int, str] | None:
-    """(room for the kept text, the suffix that fits) when `text` must be cut to `limit`; None when it fits."""
+def _shorten(text: str, limit: int, suffix: str, *, mrkdwn: bool) -> str:
+    if limit <= 0:
+        return ""
     if slack_len(text) <= limit:
-        return None
+        return text
     if slack_len(suffix) > limit:
         suffix = ""
-    return max(0, limit - slack_len(suffix)), suffix
+    cut = _prefix_length(text, limit - slack_len(suffix))
+    return text[:_safe_cut(text, cut) if mrkdwn else cut].rstrip() + suffix
 
 
 def truncate(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
@@ -58,24 +60,12 @@ def truncate(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
     The cut never lands inside an escape entity (`&amp;`) or inside a `<...>` token (a link, date or mention
     we built), and moves back to a word boundary when one is close.
     """
-    if limit <= 0:
-        return ""
-    cut = _room(text, limit, suffix)
-    if cut is None:
-        return text
-    room, suffix = cut
-    return text[:_safe_cut(text, _prefix_length(text, room))].rstrip() + suffix
+    return _shorten(text, limit, suffix, mrkdwn=True)
 
 
 def truncate_plain(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
     """Shorten `plain_text` (header, button label: nothing is parsed there) to at most `limit`."""
-    if limit <= 0:
-        return ""
-    cut = _room(text, limit, suffix)
-    if cut is None:
-        return text
-    room, suffix = cut
-    return text[:_prefix_length(text, room)].rstrip() + suffix
+    return _shorten(text, limit, suffix, mrkdwn=False)
 
 
 def clip(raw: str, limit: int, suffix: str = ELLIPSIS) -> str:

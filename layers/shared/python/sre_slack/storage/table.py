@@ -213,9 +213,7 @@ class Table:
         if return_new:
             request["ReturnValues"] = "ALL_NEW"
         self._conditional(request, condition, expr)
-        response = self._write(self.client.update_item, request)
-        attributes = response.get("Attributes")
-        return from_item(attributes) if attributes else None
+        return self._returned(self._write(self.client.update_item, request))
 
     def delete(self, key: Key, *, condition: str | None = None, expr: Expression | None = None,
                return_old: bool = False) -> dict[str, Any] | None:
@@ -223,7 +221,10 @@ class Table:
         if return_old:
             request["ReturnValues"] = "ALL_OLD"
         self._conditional(request, condition, expr)
-        response = self._write(self.client.delete_item, request)
+        return self._returned(self._write(self.client.delete_item, request))
+
+    @staticmethod
+    def _returned(response: dict[str, Any]) -> dict[str, Any] | None:
         attributes = response.get("Attributes")
         return from_item(attributes) if attributes else None
 
