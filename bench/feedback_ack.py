@@ -112,8 +112,8 @@ def _setup(slack) -> tuple[dict, dict[str, str]]:
     from sre_slack.blocks.investigation import build_investigation_message
     from sre_slack.contracts.investigation import parse_investigation_message
     from sre_slack.contracts.settings import get_settings
-    from sre_slack.storage import keys
     from sre_slack.services.installation import store_installation
+    from sre_slack.storage import keys
     from sre_slack.storage.installations import Installation
     from sre_slack.storage.table import to_item
 
