@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 
 from localdev.sqs_pump import SqsPump, sqs_record
+from sre_slack.aws import client as aws_client
 from sre_slack.contracts.settings import get_settings
 from sre_slack.storage import keys
 from sre_slack.storage.table import from_item, to_item
@@ -124,3 +125,34 @@ def redrive(aws, dead_letter_queue: str, source_queue: str, copies: int = 1) -> 
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
     return moved
+
+
+RESENT_NOTICE = "re-sent after a Slack error; an earlier copy may exist"
+
+
+def is_labelled_resend(message: Any) -> bool:
+    """The message says it may be a duplicate (CONTRACT.md: a re-send after an ambiguous Slack answer)."""
+    return RESENT_NOTICE in json.dumps(message.blocks, ensure_ascii=False)
+
+
+def invoke_like_lambda(functions, aws, event: dict[str, Any]) -> dict[str, Any]:
+    """Invoke the handler with an event from `lambda_event` and, like the event source mapping, delete the records
+    that did not fail from the queue."""
+    answer = functions.invoke(FUNCTION, event)
+    failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
+    sqs = boto3.client("sqs")
+    for record in event["Records"]:
+        if record["messageId"] not in failed:
+            sqs.delete_message(QueueUrl=aws.queue_url("InvestigationQueue"), ReceiptHandle=record["receiptHandle"])
+    return answer
+
+
+class VisibilityChanges:
+    """The visibility timeouts the functions ask SQS for (Retry-After, the re-send backoff), as they ask."""
+
+    def __init__(self) -> None:
+        self.seconds: list[int] = []
+        aws_client("sqs").meta.events.register("before-parameter-build.sqs.ChangeMessageVisibility", self._seen)
+
+    def _seen(self, params: dict[str, Any], **_: Any) -> None:
+        self.seconds.append(int(params["VisibilityTimeout"]))

@@ -22,7 +22,8 @@ def new_batch() -> RecordHandler:
 
 
 consumer = QueueConsumer(new_batch, queue_url=settings.digest_queue_url,
-                         dead_letter_queue_url=settings.dead_letter_queue_url)
+                         dead_letter_queue_url=settings.dead_letter_queue_url,
+                         max_receive_count=settings.max_receive_count)
 
 
 @metrics.log_metrics

@@ -23,6 +23,7 @@ from tests.posting import (
     attempt,
     delivery,
     example,
+    is_labelled_resend,
     lambda_event,
     pump,
     queue_messages,
@@ -62,24 +63,21 @@ def test_investigation_with_the_table_unreachable_fails_its_record_and_posts_not
     assert slack.calls_to("chat.postMessage") == []
 
 
-def test_ambiguous_post_without_a_dead_letter_queue_fails_the_record_and_is_not_posted_again(functions, slack, aws):
+def test_ambiguous_post_needs_no_dead_letter_queue_and_is_resent_labelled(functions, slack, aws):
     setup_tenant(functions, slack)
     slack.fail_next("chat.postMessage", error="internal_error", status=500)
     _delete_queue(aws, "InvestigationDeadLetterQueue")
 
     [first] = attempt(aws, example())
-
-    # The copy for the operator could not be made: the record fails rather than being dropped silently.
     assert first.failed_ids == first.message_ids
-    assert delivery(INV, "C0PROD")["status"] == "posting"
-    assert visible_count(aws) == (1, 0)
+    assert delivery(INV, "C0PROD")["status"] == "retry"
 
     [second] = pump(aws, failed_visibility_timeout=0).run_once()
 
-    # Slack may have the first post: the claim is still held, so the retry does not post it a second time.
-    assert second.failed_ids == second.message_ids
-    assert len(slack.calls_to("chat.postMessage")) == 1
-    assert delivery(INV, "C0PROD")["status"] == "posting"
+    # Slack may have the first post: the retry posts it once more, saying so.
+    assert second.failed_ids == ()
+    [message] = slack.messages("C0PROD")
+    assert is_labelled_resend(message)
 
 
 def test_malformed_message_without_a_dead_letter_queue_is_kept_on_the_queue(functions, slack, aws):
@@ -119,22 +117,22 @@ def test_digest_job_with_the_table_unreachable_fails_and_posts_nothing(functions
     assert slack.calls_to("chat.postMessage") == []
 
 
-def test_ambiguous_digest_without_a_dead_letter_queue_fails_the_job_and_is_not_posted_again(functions, slack, aws):
+def test_ambiguous_digest_needs_no_dead_letter_queue_and_is_resent_labelled(functions, slack, aws):
     _digest_installed(functions, slack)
     slack.fail_next("chat.postMessage", error="internal_error", status=500)
     _delete_queue(aws, "DigestDeadLetterQueue")
     job_id = _enqueue_digest(aws)
 
     [first] = pump(aws, failed_visibility_timeout=0).run_once()
-
     assert first.failed_ids == (job_id,)
-    assert digest_marker(TENANT, DAY, "C0DIGEST")["status"] == "posting"
+    assert digest_marker(TENANT, DAY, "C0DIGEST")["status"] == "retry"
 
     [second] = pump(aws, failed_visibility_timeout=0).run_once()
 
-    # The marker still holds a fresh claim: the redelivered job waits instead of posting the digest twice.
-    assert second.failed_ids == (job_id,)
-    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert second.failed_ids == ()
+    [message] = slack.messages("C0DIGEST")
+    assert is_labelled_resend(message)
+    assert len(slack.calls_to("chat.postMessage")) == 2
 
 
 def test_invalid_digest_job_without_a_dead_letter_queue_is_kept_on_the_queue(functions, slack, aws):

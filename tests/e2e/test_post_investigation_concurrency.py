@@ -19,6 +19,7 @@ from tests.posting import (
     deliver,
     delivery,
     example,
+    is_labelled_resend,
     lambda_event,
     setup_tenant,
 )
@@ -71,15 +72,15 @@ def _left_behind(lease_until: float) -> None:
                                                 attempt=Attempt("dead-attempt", lease_until))
 
 
-def test_retry_after_an_interrupted_post_never_posts_twice(functions, slack, aws):
+def test_retry_after_an_interrupted_post_posts_once_labelled_as_a_possible_duplicate(functions, slack, aws):
     setup_tenant(functions, slack)
     _left_behind(lease_until=time.time() - 1)
     [result] = deliver(aws, example())
 
     assert result.failed_ids == ()
-    assert slack.calls_to("chat.postMessage") == []
-    record = delivery(INV, "C0PROD")
-    assert record["status"] == "unknown" and "delivery_unknown" in record["reason"]
+    [message] = slack.messages("C0PROD")
+    assert is_labelled_resend(message)  # the dead invocation may have posted before it died
+    assert delivery(INV, "C0PROD")["status"] == "posted"
 
 
 def test_retry_while_another_attempt_holds_the_lease_waits(functions, slack, aws):

@@ -16,11 +16,15 @@ from sre_slack.storage.ledger import Attempt
 from sre_slack.storage.tenant_config import load_tenant_config, put_routing
 from tests.posting import (
     TENANT,
+    VisibilityChanges,
     attempt,
     deliver,
     delivery,
     example,
+    invoke_like_lambda,
+    is_labelled_resend,
     item,
+    lambda_event,
     pump,
     queue_messages,
     redrive,
@@ -96,37 +100,70 @@ def _attributes(message: dict[str, Any]) -> dict[str, str]:
     return {name: value["StringValue"] for name, value in message.get("MessageAttributes", {}).items()}
 
 
-def test_internal_error_on_post_is_never_reposted_and_lands_in_the_dead_letter_queue(functions, slack, aws):
+def test_internal_error_on_post_comes_back_after_a_backoff_and_is_resent_labelled(functions, slack, aws):
     setup_tenant(functions, slack)
     slack.fail_next("chat.postMessage", error="internal_error", status=500)
-    [source_id] = send(aws, example())
-    [first] = pump(aws).drain()
+    asked = VisibilityChanges()
+    [first] = attempt(aws, example())
 
-    assert first.failed_ids == ()  # not retried: Slack may have posted it
-    assert visible_count(aws) == (0, 0)
+    # Nothing waits for a person: the record fails and comes back by itself, after the re-send backoff (30 s),
+    # not at once and not after the queue's whole visibility timeout (180 s).
+    assert first.failed_ids == first.message_ids
+    assert asked.seconds == [30]
     record = delivery(INV, "C0PROD")
-    assert record["status"] == "unknown" and "internal_error" in record["reason"]
-    health = load_tenant_config(TENANT).channel_health["C0PROD"]
-    assert health.status == "delivery_unknown" and not health.permanent
-    [dead] = queue_messages(aws, DLQ)
-    assert json.loads(dead["Body"]) == example()
-    assert _attributes(dead) == {"reason": "delivery_unknown: internal_error on C0PROD",
-                                 "source_message_id": source_id, "unknown_channels": "C0PROD"}
+    assert (record["status"], record["resend"], record["resends"]) == ("retry", True, 1)
+    assert "internal_error" in record["reason"]
 
-    deliver(aws, example())  # a redelivery of the same message is not a redrive
-    assert len(slack.calls_to("chat.postMessage")) == 1
-    assert len(queue_messages(aws, DLQ)) == 1
+    _retry_now_after_backoff(aws)
+    [message] = slack.messages("C0PROD")
+    assert is_labelled_resend(message)
+    assert delivery(INV, "C0PROD")["status"] == "posted"
+    assert queue_messages(aws, DLQ) == [] and visible_count(aws) == (0, 0)
 
 
-def test_connection_dropped_mid_post_is_unknown_not_reposted(functions, slack, aws):
+def _retry_now_after_backoff(aws):
+    """SQS's next receive once the backoff has passed (the pump makes the failed records visible at once)."""
+    return pump(aws, failed_visibility_timeout=0).drain()
+
+
+def test_connection_dropped_after_sending_is_resent_labelled(functions, slack, aws):
     setup_tenant(functions, slack)
     slack.fail_next("chat.postMessage", close_connection=True)
-    [first] = deliver(aws, example())
+    [first] = attempt(aws, example())
 
-    assert first.failed_ids == ()
-    assert delivery(INV, "C0PROD")["status"] == "unknown"
-    [dead] = queue_messages(aws, DLQ)
-    assert _attributes(dead)["unknown_channels"] == "C0PROD"
+    assert first.failed_ids == first.message_ids
+    assert delivery(INV, "C0PROD")["resend"] is True
+    _retry_now_after_backoff(aws)
+    [message] = slack.messages("C0PROD")
+    assert is_labelled_resend(message)
+
+
+def test_a_500_then_internal_error_then_a_429_end_with_one_labelled_post(functions, slack, aws):
+    setup_tenant(functions, slack)
+    slack.fail_next("chat.postMessage", error="http_500", status=500)
+    slack.fail_next("chat.postMessage", error="internal_error", status=200)
+    slack.fail_next("chat.postMessage", retry_after=2)
+    send(aws, example())
+    pump(aws, failed_visibility_timeout=0).drain()
+
+    [message] = slack.messages("C0PROD")
+    assert is_labelled_resend(message)
+    assert len(slack.calls_to("chat.postMessage")) == 4
+    record = delivery(INV, "C0PROD")
+    assert (record["status"], record["resends"]) == ("posted", 2)
+    assert queue_messages(aws, DLQ) == [] and visible_count(aws) == (0, 0)
+
+
+def test_a_resent_message_keeps_its_label_when_it_is_updated(functions, slack, aws):
+    setup_tenant(functions, slack)
+    slack.fail_next("chat.postMessage", error="internal_error", status=500)
+    attempt(aws, example())
+    _retry_now_after_backoff(aws)
+    deliver(aws, example("alert_resolved"))
+
+    [message] = slack.messages("C0PROD")
+    assert message.text.startswith("[re-sent]") and "Resolved" in message.text
+    assert is_labelled_resend(message)
 
 
 def _claim_left_by_a_dead_invocation() -> None:
@@ -136,58 +173,46 @@ def _claim_left_by_a_dead_invocation() -> None:
                                                 attempt=Attempt("dead-attempt", time.time() - 1))
 
 
-def test_stale_claim_is_unknown_and_lands_in_the_dead_letter_queue(functions, slack, aws):
+def test_a_claim_left_by_a_dead_invocation_is_taken_over_and_resent_labelled(functions, slack, aws):
     setup_tenant(functions, slack)
     _claim_left_by_a_dead_invocation()
-    [source_id] = send(aws, example())  # SQS delivers the message again after the dead invocation
-    [result] = pump(aws).drain()
+    [result] = deliver(aws, example())  # SQS delivers the message again after the dead invocation
 
     assert result.failed_ids == ()
-    assert visible_count(aws) == (0, 0)
-    assert slack.calls_to("chat.postMessage") == []
-    record = delivery(INV, "C0PROD")
-    assert record["status"] == "unknown" and "stale_claim" in record["reason"]
-    health = load_tenant_config(TENANT).channel_health["C0PROD"]
-    assert health.status == "delivery_unknown" and not health.permanent
-    [dead] = queue_messages(aws, DLQ)
-    assert _attributes(dead) == {"reason": "delivery_unknown: stale_claim on C0PROD",
-                                 "source_message_id": source_id, "unknown_channels": "C0PROD"}
-
-
-def test_redrive_posts_once_more_to_the_unknown_channel_only(functions, slack, aws):
-    setup_tenant(functions, slack, {"C0PROD": {}, "C0LEADS": {}})
-    slack.fail_next("chat.postMessage", error="internal_error", status=500, channel="C0LEADS")
-    deliver(aws, example())
-    assert [len(slack.messages(c)) for c in ("C0PROD", "C0LEADS")] == [1, 0]
-    [dead] = queue_messages(aws, DLQ)
-    assert _attributes(dead)["unknown_channels"] == "C0LEADS"
-
-    # The operator looked at #c0leads, found no message, and redrove the copy.
-    assert redrive(aws, DLQ, "InvestigationQueue") == 1
-    [result] = pump(aws).drain()
-
-    assert result.failed_ids == ()
-    assert [len(slack.messages(c)) for c in ("C0PROD", "C0LEADS")] == [1, 1]
-    assert [c.channel for c in slack.calls_to("chat.postMessage")].count("C0PROD") == 1
-    assert delivery(INV, "C0LEADS")["status"] == "posted"
-    assert queue_messages(aws, DLQ) == [] and visible_count(aws) == (0, 0)
-
-
-def test_redrive_of_a_stale_claim_posts_once(functions, slack, aws):
-    setup_tenant(functions, slack)
-    _claim_left_by_a_dead_invocation()
-    deliver(aws, example())
-    redrive(aws, DLQ, "InvestigationQueue")
-    pump(aws).drain()
-
-    assert len(slack.messages("C0PROD")) == 1
+    [message] = slack.messages("C0PROD")
+    assert is_labelled_resend(message)
     assert delivery(INV, "C0PROD")["status"] == "posted"
+    assert queue_messages(aws, DLQ) == []
+
+
+def test_still_failing_at_the_last_receive_it_lands_in_the_dead_letter_queue_with_its_reason(functions, slack, aws):
+    setup_tenant(functions, slack)
+    slack.fail_next("chat.postMessage", error="internal_error", status=500)
+    event = lambda_event(aws, example(), receive_count=20)  # InvestigationQueue's maxReceiveCount
+    source_id = event["Records"][0]["messageId"]
+
+    answer = invoke_like_lambda(functions, aws, event)
+
+    # Handed over with its reason now, rather than moved by SQS on the next receive without one.
+    assert answer == {"batchItemFailures": []}
+    [dead] = queue_messages(aws, DLQ)
+    assert json.loads(dead["Body"]) == example()
+    attributes = _attributes(dead)
+    assert attributes["source_message_id"] == source_id
+    assert attributes["reason"].startswith("still failing after 20 receives: C0PROD:")
+    assert "internal_error" in attributes["reason"]
+
+    # The operator redrives it once Slack is healthy: it is posted once, labelled (Slack may have the first try).
+    assert redrive(aws, DLQ, "InvestigationQueue") == 1
+    pump(aws).drain()
+    [message] = slack.messages("C0PROD")
+    assert is_labelled_resend(message)
 
 
 def test_redriving_twice_posts_only_once(functions, slack, aws):
     setup_tenant(functions, slack)
     slack.fail_next("chat.postMessage", error="internal_error", status=500)
-    deliver(aws, example())
+    invoke_like_lambda(functions, aws, lambda_event(aws, example(), receive_count=20))
 
     redrive(aws, DLQ, "InvestigationQueue", copies=2)
     # The two copies may run in parallel: one posts, the other backs off from its live claim and, received
@@ -199,23 +224,6 @@ def test_redriving_twice_posts_only_once(functions, slack, aws):
     assert len(slack.messages("C0PROD")) == 1
     assert len(slack.calls_to("chat.postMessage")) == 2  # the ambiguous one, and the redrive
     assert queue_messages(aws, DLQ) == []
-
-
-def test_a_redrive_that_is_ambiguous_again_goes_back_to_the_dead_letter_queue(functions, slack, aws):
-    setup_tenant(functions, slack)
-    slack.fail_next("chat.postMessage", error="internal_error", status=500, times=2)
-    deliver(aws, example())
-    redrive(aws, DLQ, "InvestigationQueue")
-    pump(aws).drain()
-
-    assert delivery(INV, "C0PROD")["status"] == "unknown"
-    [dead] = queue_messages(aws, DLQ)
-    assert _attributes(dead)["reason"] == "delivery_unknown: internal_error on C0PROD"
-    # The new copy, redriven, posts; nothing else does.
-    redrive(aws, DLQ, "InvestigationQueue")
-    pump(aws).drain()
-    assert len(slack.messages("C0PROD")) == 1
-    assert len(slack.calls_to("chat.postMessage")) == 3
 
 
 # ------------------------------------------------------------------------------------------------ channel

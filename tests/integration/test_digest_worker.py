@@ -12,18 +12,17 @@ import boto3
 import pytest
 
 from localdev.digest_cli import install_example_tenant, record_alert
-from localdev.sqs_pump import SqsPump
+from localdev.sqs_pump import SqsPump, sqs_record
 from sre_slack.aws import client as aws_client
 from sre_slack.blocks.limits import validate_message
 from sre_slack.contracts.digest import DigestJob
 from sre_slack.queues.batch import Deadline
-from sre_slack.services.delivery import Unknowns
 from sre_slack.services.digest import post_digest
 from sre_slack.slack import tokens
 from sre_slack.storage.installations import InstallationStatus, get_installation, mark_installation
 from sre_slack.storage.tenant_config import load_tenant_config, put_routing
 from tests.fixtures import TEMPLATE
-from tests.posting import queue_messages, redrive, visible_count
+from tests.posting import is_labelled_resend, queue_messages, redrive, visible_count
 from tests.support import claim_digest, digest_marker, run_install
 
 DAY = date(2026, 11, 26)
@@ -152,66 +151,65 @@ def test_a_failed_post_is_retried_and_posted_once(functions, slack, pump, aws):
     assert _dead_letters(aws) == []
 
 
-def test_an_internal_error_is_not_reposted_and_the_job_lands_in_the_dead_letter_queue(functions, slack, pump, aws):
+def test_an_internal_error_is_resent_labelled_and_the_other_channel_keeps_its_one_post(functions, slack, pump, aws):
     _installed(functions, slack, {"digest_channels": ["C0ALERTS", "C0INCIDENTS"]})
     _two_days()
     # A 500 internal_error: Slack may have posted the digest anyway.
     slack.fail_next("chat.postMessage", status=500, channel="C0INCIDENTS")
-    [source_id] = _enqueue(aws)
+    _enqueue(aws)
 
     [first] = pump.run_once()
 
-    assert first.failed_ids == ()
-    assert visible_count(aws, "DigestQueue") == (0, 0)
-    assert len(slack.messages("C0ALERTS")) == 1
-    assert slack.messages("C0INCIDENTS") == []
+    assert len(first.failed_ids) == 1  # comes back by itself, after the re-send backoff
+    assert len(slack.messages("C0ALERTS")) == 1 and slack.messages("C0INCIDENTS") == []
     marker = digest_marker("t_acme", DAY, "C0INCIDENTS")
-    assert marker["status"] == "unknown" and "internal_error" in marker["reason"]
-    health = load_tenant_config("t_acme").channel_health["C0INCIDENTS"]
-    assert health.status == "delivery_unknown" and not health.permanent
-    assert _dead_letters(aws) == [({"tenant_id": "t_acme", "day": DAY.isoformat()},
-                                   {"reason": "delivery_unknown: internal_error on C0INCIDENTS",
-                                    "source_message_id": source_id, "unknown_channels": "C0INCIDENTS"})]
+    assert (marker["status"], marker["resend"]) == ("retry", True)
 
-    _enqueue(aws)  # the schedule's job delivered again: still no second attempt
     pump.drain()
-    assert len(slack.calls_to("chat.postMessage")) == 2
-    assert len(_dead_letters(aws)) == 1
+    [incidents] = slack.messages("C0INCIDENTS")
+    assert is_labelled_resend(incidents)
+    [alerts] = slack.messages("C0ALERTS")
+    assert not is_labelled_resend(alerts)
+    assert len(slack.calls_to("chat.postMessage")) == 3
+    assert _dead_letters(aws) == []
+
+    _enqueue(aws)  # the schedule's job delivered again: nothing new
+    pump.drain()
+    assert len(slack.calls_to("chat.postMessage")) == 3
 
 
-def test_redrive_posts_the_digest_once_more_to_the_unknown_channel_only(functions, slack, pump, aws):
-    _installed(functions, slack, {"digest_channels": ["C0ALERTS", "C0INCIDENTS"]})
-    _two_days()
-    slack.fail_next("chat.postMessage", error="internal_error", status=500, channel="C0INCIDENTS")
-    _enqueue(aws)
-    pump.run_once()
-
-    # The operator looked at #c0incidents, found no digest, and redrove the copy.
-    assert redrive(aws, DLQ, "DigestQueue") == 1
-    [batch] = pump.run_once()
-
-    assert batch.failed_ids == ()
-    assert [len(slack.messages(c)) for c in ("C0ALERTS", "C0INCIDENTS")] == [1, 1]
-    assert [c.channel for c in slack.calls_to("chat.postMessage")] == ["C0ALERTS", "C0INCIDENTS", "C0INCIDENTS"]
-    assert digest_marker("t_acme", DAY, "C0INCIDENTS")["status"] == "posted"
-    assert _dead_letters(aws) == [] and visible_count(aws, "DigestQueue") == (0, 0)
+def _last_receive(functions, aws) -> str:
+    """The digest job received for the last time its queue allows (maxReceiveCount), then handled."""
+    [source_id] = _enqueue(aws)
+    sqs = boto3.client("sqs")
+    url = aws.queue_url("DigestQueue")
+    [message] = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"]
+    record = sqs_record(message, queue_arn=aws.queue_arn("DigestQueue"), region=aws.region)
+    record["attributes"]["ApproximateReceiveCount"] = "10"
+    assert functions.invoke("DigestWorkerFunction", {"Records": [record]}) == {"batchItemFailures": []}
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return source_id
 
 
-def test_redriving_twice_posts_the_digest_only_once(functions, slack, pump, aws):
+def test_still_failing_at_the_last_receive_the_job_lands_in_the_dead_letter_queue_with_its_reason(
+        functions, slack, pump, aws):
     _installed(functions, slack, {"digest_channels": ["C0ALERTS"]})
     _two_days()
     slack.fail_next("chat.postMessage", error="fatal_error", status=500)
-    _enqueue(aws)
-    pump.run_once()
+    source_id = _last_receive(functions, aws)
 
+    [(job, attributes)] = _dead_letters(aws)
+    assert job == {"tenant_id": "t_acme", "day": DAY.isoformat()}
+    assert attributes["source_message_id"] == source_id
+    assert attributes["reason"].startswith("still failing after 10 receives: C0ALERTS:")
+
+    # Redriven once Slack is healthy: posted once, labelled; a second copy of the redrive posts nothing.
     redrive(aws, DLQ, "DigestQueue", copies=2)
     pump.drain()
-
-    # The two copies may run side by side: one claims and posts, the other backs off and then finds it posted.
-    assert visible_count(aws, "DigestQueue") == (0, 0)
-    assert len(slack.messages("C0ALERTS")) == 1
-    assert len(slack.calls_to("chat.postMessage")) == 2  # the ambiguous one, and one redrive
-    assert _dead_letters(aws) == []
+    [message] = slack.messages("C0ALERTS")
+    assert is_labelled_resend(message)
+    assert len(slack.calls_to("chat.postMessage")) == 2  # the ambiguous one, and one after the redrive
+    assert visible_count(aws, "DigestQueue") == (0, 0) and _dead_letters(aws) == []
 
 
 def test_a_rate_limited_post_is_retried_after_retry_after(functions, slack, aws):
@@ -370,31 +368,21 @@ def test_a_post_in_progress_elsewhere_is_not_doubled(functions, slack, pump, aws
     assert slack.calls_to("chat.postMessage") == []
 
 
-def test_a_claim_left_by_a_dead_invocation_is_unknown_and_lands_in_the_dead_letter_queue(functions, slack, pump,
-                                                                                          aws):
+def test_a_claim_left_by_a_dead_invocation_is_taken_over_and_resent_labelled(functions, slack, pump, aws):
     _installed(functions, slack, {"digest_channels": ["C0ALERTS"]})
+    _two_days()
     _claimed("t_acme", "C0ALERTS", lease_until=time.time() - 60)
-    [source_id] = _enqueue(aws)
+    _enqueue(aws)
 
     [batch] = pump.run_once()
 
-    # The dead invocation may have posted before dying: not taken over, not posted again.
+    # The dead invocation may have posted before dying: posted again, saying so.
     assert batch.failed_ids == ()
-    assert slack.calls_to("chat.postMessage") == []
-    assert visible_count(aws, "DigestQueue") == (0, 0)
+    [message] = slack.messages("C0ALERTS")
+    assert is_labelled_resend(message)
     marker = digest_marker("t_acme", DAY, "C0ALERTS")
-    assert marker["status"] == "unknown" and "stale_claim" in marker["reason"]
-    health = load_tenant_config("t_acme").channel_health["C0ALERTS"]
-    assert health.status == "delivery_unknown" and not health.permanent
-    assert [attributes for _, attributes in _dead_letters(aws)] == [
-        {"reason": "delivery_unknown: stale_claim on C0ALERTS", "source_message_id": source_id,
-         "unknown_channels": "C0ALERTS"}]
-
-    # The operator checked the channel: no digest. The redrive posts it, once.
-    redrive(aws, DLQ, "DigestQueue")
-    pump.drain()
-    assert len(slack.messages("C0ALERTS")) == 1
-    assert digest_marker("t_acme", DAY, "C0ALERTS")["attempts"] == 2
+    assert (marker["status"], marker["resend"], marker["attempts"]) == ("posted", True, 2)
+    assert _dead_letters(aws) == []
 
 
 def test_the_worker_reads_config_and_eight_days_in_two_requests(functions, slack, aws):
@@ -406,8 +394,7 @@ def test_the_worker_reads_config_and_eight_days_in_two_requests(functions, slack
     client = aws_client("dynamodb")
     client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     try:
-        run, outcome = post_digest(DigestJob(tenant_id="t_acme", day=DAY), Deadline(time.monotonic() + 25),
-                                   unknowns=Unknowns())
+        run, outcome = post_digest(DigestJob(tenant_id="t_acme", day=DAY), Deadline(time.monotonic() + 25))
     finally:
         client.meta.events.unregister("before-call.dynamodb")
 

@@ -67,3 +67,20 @@ def button(label: str, *, action_id: str, value: str | None = None, url: str | N
 def plain(text: str) -> PlainTextObject:
     """A plain_text object with emoji shortcodes rendered, as every label of ours has."""
     return PlainTextObject(text=text, emoji=True)
+
+
+RESENT_NOTICE = "↻ re-sent after a Slack error; an earlier copy may exist"
+RESENT_BLOCK_ID = "resent"
+
+
+def as_resent(message: SlackMessage) -> SlackMessage:
+    """The message with the contract's re-sent line right under its title: Slack may already show a copy of it from
+    an attempt whose answer was lost, and a reader must be able to tell a possible duplicate from a new alert."""
+    if any(_block_id(block) == RESENT_BLOCK_ID for block in message.blocks):
+        return message
+    notice = context(RESENT_NOTICE, block_id=RESENT_BLOCK_ID)
+    return SlackMessage(text=f"[re-sent] {message.text}", blocks=(*message.blocks[:1], notice, *message.blocks[1:]))
+
+
+def _block_id(block: Block | dict[str, Any]) -> str | None:
+    return block.get("block_id") if isinstance(block, dict) else block.block_id

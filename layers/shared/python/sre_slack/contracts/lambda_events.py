@@ -39,10 +39,6 @@ class QueueRecord(_Lambda):
     def receive_count(self) -> int:
         return self.attributes.approximate_receive_count
 
-    def string_attributes(self) -> dict[str, str]:
-        """The message attributes' string values (the dead-letter copy's reason, a redrive's channels)."""
-        return {name: value.string_value for name, value in self.message_attributes.items() if value.string_value}
-
 
 class InvalidScheduleEvent(ValueError):
     """The event carries no usable `time`: nothing sensible can be reported."""

@@ -40,6 +40,9 @@ class Settings(BaseModel):
     idempotency_table_name: str = Field("", alias="IDEMPOTENCY_TABLE_NAME")
     # The dead-letter queue of the function's own source queue (messages set aside with a reason).
     dead_letter_queue_url: str = Field("", alias="DEAD_LETTER_QUEUE_URL")
+    # The source queue's maxReceiveCount: at that receive a record that would fail again is dead-lettered by us,
+    # with its reason, instead of by SQS without one (0: unknown, SQS decides).
+    max_receive_count: int = Field(0, alias="MAX_RECEIVE_COUNT", ge=0)
     # The JWT claim that names the tenant (CONTRACT.md: `tenant_id`; a parameter for identity providers
     # that cannot use that name).
     jwt_tenant_claim: str = Field("tenant_id", alias="JWT_TENANT_CLAIM", min_length=1)

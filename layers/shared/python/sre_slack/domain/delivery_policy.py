@@ -6,9 +6,12 @@ error codes per class are Slack's (shared/README.md, "Rate limits and errors").
 
 Posting has no idempotency key, so the outcome that matters most is whether Slack may have posted a message
 whose call failed (`Outcome.AMBIGUOUS`): an `internal_error`, a 5xx other than 503, a read timeout or a
-connection that broke after the request was sent. Such a post is never repeated automatically: the delivery is
-parked as `unknown` and the SQS message copied to the dead-letter queue for an operator (docs/posting.md).
-An update (chat.update) is idempotent, so every transient failure of one is simply retried.
+connection that broke after the request was sent. Nothing waits for a person: such a post is retried
+automatically after a backoff (30 s, 60 s, 120 s, ... through SQS visibility), and the message that is then
+posted says that it was re-sent and that an earlier copy may exist (CONTRACT.md), so a reader can tell a possible
+duplicate from a new alert. A failure that proves Slack did not take the request (429, 503, a connection that
+failed before the request was sent) is retried without a label. An update (chat.update) is idempotent, so every
+transient failure of one is simply retried.
 """
 
 from __future__ import annotations
@@ -60,16 +63,17 @@ class DeliveryStatus(StrEnum):
 
     POSTING = "posting"  # claimed by an attempt (a lease): the post is under way
     POSTED = "posted"
-    RETRY = "retry"  # certainly not posted yet; a later attempt may claim it
-    UNKNOWN = "unknown"  # maybe posted: parked until an operator redrives the dead-letter copy
+    RETRY = "retry"  # not posted yet, or maybe posted (then `resend`): a later attempt claims it
+    # Maybe posted, parked for an operator: only written before the re-send policy; claimed like `retry`.
+    UNKNOWN = "unknown"
     FAILED = "failed"  # the channel or the payload refuses it for good
     UNDELIVERABLE = "undeliverable"  # the installation cannot post at all (revoked, uninstalled)
     SKIPPED = "skipped"  # nothing to post to, or a channel known to fail
     GONE = "gone"  # posted, then deleted or no longer editable: updates stop
 
 
-FINAL_STATUSES = frozenset({DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN, DeliveryStatus.UNDELIVERABLE,
-                            DeliveryStatus.SKIPPED, DeliveryStatus.GONE})
+FINAL_STATUSES = frozenset({DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERABLE, DeliveryStatus.SKIPPED,
+                            DeliveryStatus.GONE})
 
 
 class Call(StrEnum):
@@ -98,7 +102,7 @@ class Decision:
 
     status: DeliveryStatus | None
     retry: bool = False
-    park: bool = False  # maybe posted: copy to the dead-letter queue, then `unknown`
+    resend: bool = False  # maybe posted: the next post is labelled as a possible duplicate, after a backoff
     channel_failing: bool = False  # record the channel as failing in the tenant's delivery health
     installation_refused: bool = False  # mark the installation revoked / inactive
 
@@ -111,7 +115,7 @@ POLICY: Mapping[tuple[Call, Outcome], Decision] = {
     (Call.POST, Outcome.NOT_ATTEMPTED): _RETRY,
     (Call.POST, Outcome.RATE_LIMITED): _RETRY,
     (Call.POST, Outcome.NOT_SENT): _RETRY,
-    (Call.POST, Outcome.AMBIGUOUS): Decision(DeliveryStatus.UNKNOWN, park=True),
+    (Call.POST, Outcome.AMBIGUOUS): Decision(DeliveryStatus.RETRY, retry=True, resend=True),
     (Call.POST, Outcome.CHANNEL): Decision(DeliveryStatus.FAILED, channel_failing=True),
     (Call.POST, Outcome.PAYLOAD): Decision(DeliveryStatus.FAILED),
     (Call.POST, Outcome.INSTALLATION): Decision(DeliveryStatus.UNDELIVERABLE, installation_refused=True),
@@ -149,3 +153,13 @@ def outcome_of(failure: FailureClass, error: str, status: int | None, *, request
 
 def decide(call: Call, outcome: Outcome) -> Decision:
     return POLICY[(call, outcome)]
+
+
+# The backoff of a re-send after an ambiguous answer: 30 s, then 60 s, 120 s, ... at most 15 minutes.
+RESEND_FIRST_BACKOFF_SECONDS = 30
+RESEND_MAX_BACKOFF_SECONDS = 900
+
+
+def resend_backoff(resends: int) -> int:
+    """Seconds before the `resends`-th re-send of a post whose outcome Slack left unknown."""
+    return min(RESEND_MAX_BACKOFF_SECONDS, RESEND_FIRST_BACKOFF_SECONDS * 2 ** max(0, resends - 1))

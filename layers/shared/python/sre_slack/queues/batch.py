@@ -6,7 +6,8 @@ and none starts once the invocation's deadline is near. Each record is parsed in
 what SQS needs here, once for both consumers:
 - done: the record succeeds and SQS deletes it;
 - retry: the record fails (batchItemFailures) and comes back after the queue's visibility timeout, or after
-  `retry_after` seconds when Slack said when (the visibility is changed, nothing sleeps in Lambda);
+  `retry_after` seconds (Slack's Retry-After, the re-send backoff: the visibility is changed, nothing sleeps in
+  Lambda); at its last receive (the queue's maxReceiveCount) it is dead-lettered instead, with its reason;
 - dead letter: a copy goes to the function's dead-letter queue with the reason, and the record succeeds.
 
 The answer follows Lambda's partial-batch rules (shared/README.md): `{"batchItemFailures": [{"itemIdentifier":
@@ -30,7 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from sre_slack.contracts.lambda_events import QueueRecord
-from sre_slack.observability import get_logger
+from sre_slack.observability import count, get_logger
 from sre_slack.queues.dead_letter import DeadLetterQueueMissing, send_to_dead_letter_queue
 from sre_slack.queues.visibility import delay_redelivery
 
@@ -109,10 +110,12 @@ class QueueConsumer:
     """A queue's consumer: the Lambda handler body, given a record handler per batch and the queues its outcomes
     need."""
 
-    def __init__(self, new_batch: BatchHandler, *, queue_url: str, dead_letter_queue_url: str) -> None:
+    def __init__(self, new_batch: BatchHandler, *, queue_url: str, dead_letter_queue_url: str,
+                 max_receive_count: int = 0) -> None:
         self.new_batch = new_batch
         self.queue_url = queue_url  # for ChangeMessageVisibility (Retry-After)
         self.dead_letter_queue_url = dead_letter_queue_url
+        self.max_receive_count = max_receive_count
 
     def __call__(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         deadline = Deadline.from_context(context)
@@ -145,6 +148,11 @@ class QueueConsumer:
             except Exception as exc:  # a bug or an AWS outage: this record fails, the others carry on
                 logger.exception("record failed", message_id=record.message_id)
                 outcome = RecordOutcome.retry(f"unexpected {type(exc).__name__}")
+        if outcome.outcome == Outcome.RETRY and self.max_receive_count and \
+                record.receive_count >= self.max_receive_count:
+            # SQS would move it on the next receive, without a reason: hand it over now, with one.
+            outcome = RecordOutcome.dead_letter(
+                f"still failing after {record.receive_count} receives: {outcome.reason}")
         if outcome.outcome == Outcome.DEAD_LETTER:
             outcome = self._dead_letter(record, outcome)
         if outcome.outcome == Outcome.RETRY:
@@ -162,4 +170,7 @@ class QueueConsumer:
                                       source_message_id=record.message_id)
         except DeadLetterQueueMissing:
             return RecordOutcome.retry(outcome.reason)
+        get_logger().error("record copied to the dead-letter queue", message_id=record.message_id,
+                           reason=outcome.reason, receive_count=record.receive_count)
+        count("DeadLettered")
         return outcome

@@ -3,9 +3,9 @@ came to, as the delivery policy says (sre_slack.domain.delivery_policy).
 
 Investigations and digests differ in what they post and which deliveries they claim; from the claim on, this
 module is the one path: pace the channel, call Slack (sre_slack.slack.poster), write the outcome to the ledger,
-record a failing channel or a refused installation, count it, and tell the queue runner whether the record
-must come back. A post that may have reached Slack (ambiguous) is parked: its SQS message is copied to the
-dead-letter queue with the channels first, and only then do those deliveries become `unknown`.
+record a failing channel or a refused installation, count it, and tell the queue runner whether the record must
+come back, and when. A post that may have reached Slack (ambiguous) comes back after a growing backoff and is then
+posted with the re-sent line (`Job.resend`), so a possible duplicate is always labelled.
 """
 
 from __future__ import annotations
@@ -15,16 +15,22 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
 from sre_slack.blocks.message import SlackMessage
-from sre_slack.contracts.lambda_events import QueueRecord
-from sre_slack.domain.delivery_policy import Call, Decision, DeliveryStatus, FailureClass, Outcome, decide
+from sre_slack.domain.delivery_policy import (
+    Call,
+    Decision,
+    DeliveryStatus,
+    FailureClass,
+    Outcome,
+    decide,
+    resend_backoff,
+)
 from sre_slack.observability import count, get_logger
 from sre_slack.queues.batch import Deadline, RecordOutcome
-from sre_slack.queues.dead_letter import DeadLetterQueueMissing, delivery_unknown_reason, send_to_dead_letter_queue
 from sre_slack.slack.client import write_client
 from sre_slack.slack.errors import SlackFailure
 from sre_slack.slack.pacing import channel_pacer, post_pool
@@ -34,7 +40,7 @@ from sre_slack.storage import ledger
 from sre_slack.storage.installations import Installation, mark_refused_by_slack
 from sre_slack.storage.ledger import Attempt
 from sre_slack.storage.table import Key
-from sre_slack.storage.tenant_config import clear_channel_health, record_channel_failing, record_delivery_unknown
+from sre_slack.storage.tenant_config import clear_channel_health, record_channel_failing
 
 # A Slack call may take this long (sre_slack.slack.client.TIMEOUT_SECONDS) plus a second to record its result.
 SLACK_CALL_BUDGET_SECONDS = 6.0
@@ -44,7 +50,7 @@ LEASE_MARGIN_SECONDS = 10.0
 _METRIC = {
     (Call.POST, Outcome.OK): "Posted",
     (Call.UPDATE, Outcome.OK): "Updated",
-    (Call.POST, Outcome.AMBIGUOUS): "DeliveryUnknown",
+    (Call.POST, Outcome.AMBIGUOUS): "DeliveryAmbiguous",
     (Call.POST, Outcome.CHANNEL): "ChannelFailed",
     (Call.POST, Outcome.PAYLOAD): "PayloadRejected",
     (Call.POST, Outcome.INSTALLATION): "Undeliverable",
@@ -65,6 +71,8 @@ class Job:
     channel: str
     attempt: Attempt | None = None  # a post's claim
     ts: str | None = None  # an update's message
+    # Slack may hold an earlier copy: the message says it was re-sent (CONTRACT.md).
+    resend: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,27 +80,8 @@ class JobResult:
     job: Job
     result: SlackResult
     decision: Decision
-
-
-@dataclass
-class _Unknown:
-    key: Key
-    channel: str
-    error: str
-    detail: str
-    expired_lease_only: bool
-
-
-@dataclass
-class Unknowns:
-    """Deliveries of one record that may or may not have reached Slack, collected across the record's threads."""
-
-    items: list[_Unknown] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, key: Key, channel: str, error: str, detail: str, *, expired_lease_only: bool = False) -> None:
-        with self._lock:
-            self.items.append(_Unknown(key, channel, error, detail, expired_lease_only))
+    # When the record should come back for this job (Slack's Retry-After, or the re-send backoff).
+    retry_after: int | None = None
 
 
 class SlackSession:
@@ -136,7 +125,7 @@ MessageFor = Callable[[Job], SlackMessage]
 
 
 def run_jobs(session: SlackSession, jobs: Sequence[Job], message: MessageFor, deadline: Deadline, *,
-             rendered: str | None = None, unknowns: Unknowns, recovered: Callable[[str], bool] = lambda _c: False,
+             rendered: str | None = None, recovered: Callable[[str], bool] = lambda _c: False,
              what: str = "message", parallel: bool = True) -> list[JobResult]:
     """Make every job's Slack call (each channel paced) and record its outcome. `rendered` is the version a
     posted or updated message now shows; `recovered(channel)` says whether the channel's delivery health holds a
@@ -146,18 +135,18 @@ def run_jobs(session: SlackSession, jobs: Sequence[Job], message: MessageFor, de
         return []
     client = session.client()
     if client is None:
-        return [_apply(session, job, _no_token(session), rendered, unknowns, recovered, what) for job in jobs]
+        return [_apply(session, job, _no_token(session), rendered, recovered, what) for job in jobs]
     if not parallel:
         results: list[JobResult] = []
         for job in jobs:
             result = _no_token(session) if session.refused else _call(client, job, message(job), deadline)
-            results.append(_apply(session, job, result, rendered, unknowns, recovered, what))
+            results.append(_apply(session, job, result, rendered, recovered, what))
         return results
     futures: list[tuple[Job, Future[SlackResult]]] = [
         (job, post_pool().submit(contextvars.copy_context().run, _call, client, job, message(job), deadline))
         for job in jobs
     ]
-    return [_apply(session, job, future.result(), rendered, unknowns, recovered, what) for job, future in futures]
+    return [_apply(session, job, future.result(), rendered, recovered, what) for job, future in futures]
 
 
 def _no_token(session: SlackSession) -> SlackResult:
@@ -182,12 +171,13 @@ def _call(client: WebClient, job: Job, message: SlackMessage, deadline: Deadline
     return post_message(client, job.channel, message)
 
 
-def _apply(session: SlackSession, job: Job, result: SlackResult, rendered: str | None, unknowns: Unknowns,
+def _apply(session: SlackSession, job: Job, result: SlackResult, rendered: str | None,
            recovered: Callable[[str], bool], what: str) -> JobResult:
     """Write what Slack said to the ledger, and do the bookkeeping the policy asks for."""
     logger = get_logger()
     decision = decide(job.call, result.outcome)
-    details = {"channel": job.channel, "call": str(job.call), **result.log_fields()}
+    details = {"channel": job.channel, "call": str(job.call), "resend": job.resend, **result.log_fields()}
+    retry_after = result.retry_after
     if result.outcome == Outcome.OK:
         if job.call == Call.POST:
             ledger.mark_posted(job.key, ts=result.ts or "", rendered=rendered)
@@ -198,15 +188,14 @@ def _apply(session: SlackSession, job: Job, result: SlackResult, rendered: str |
             if rendered is not None:
                 ledger.mark_rendered(job.key, rendered=rendered)
             logger.info(f"{what} updated", ts=result.ts, **details)
-    elif decision.park:
-        unknowns.add(job.key, job.channel, result.error,
-                     f"delivery_unknown: Slack answered {result.reason}; the {what} may have been posted, so it is "
-                     "not posted again unless the dead-letter copy is redriven")
-        logger.warning("delivery outcome unknown", **details)
     elif decision.retry:
         if job.call == Call.POST and job.attempt is not None:
-            ledger.release(job.key, job.attempt, reason=result.reason)
-        logger.warning("slack call will be retried", **details)
+            resends = ledger.release(job.key, job.attempt, reason=result.reason, resend=decision.resend)
+            if decision.resend:
+                # Slack may have posted it: try again later, labelled, and later again each time this happens.
+                retry_after = resend_backoff(resends or 1)
+        logger.warning("delivery outcome unknown: re-sent later, labelled" if decision.resend
+                       else "slack call will be retried", retry_after=retry_after, **details)
         count("Retried")
     else:
         if decision.status is not None and (job.call == Call.POST or decision.status == DeliveryStatus.GONE):
@@ -220,7 +209,7 @@ def _apply(session: SlackSession, job: Job, result: SlackResult, rendered: str |
     metric = _METRIC.get((job.call, result.outcome))
     if metric:
         count(metric)
-    return JobResult(job, result, decision)
+    return JobResult(job, result, decision, retry_after)
 
 
 def record_outcome(results: Sequence[JobResult], *, waiting: Sequence[str] = (),
@@ -229,34 +218,10 @@ def record_outcome(results: Sequence[JobResult], *, waiting: Sequence[str] = (),
     when another invocation is posting some channel right now (`waiting`); done otherwise."""
     retries = [r for r in results if r.decision.retry]
     if retries:
-        delays = [r.result.retry_after for r in retries if r.result.retry_after]
+        delays = [r.retry_after for r in retries if r.retry_after]
         return RecordOutcome.retry("; ".join(f"{r.job.channel}: {r.result.reason}" for r in retries),
                                    max(delays) if delays else None)
     if waiting:
         # Another invocation is posting to these channels right now: come back when it is surely over.
         return RecordOutcome.retry(f"delivery in progress elsewhere: {', '.join(waiting)}", in_flight_retry_seconds)
     return RecordOutcome.done("; ".join(f"{r.job.channel}: {r.result.outcome}" for r in results) or "nothing to do")
-
-
-def park_unknowns(record: QueueRecord, dead_letter_queue_url: str, tenant_id: str, unknowns: Unknowns,
-                  outcome: RecordOutcome) -> RecordOutcome:
-    """Never re-posted automatically, never silently dropped: copy the record to the dead-letter queue with the
-    unknown channels, then park them `unknown` (in that order: if the copy fails, the claims stay `posting`,
-    their leases expire and a later receive tries again)."""
-    if not unknowns.items:
-        return outcome
-    errors = {u.channel: u.error for u in unknowns.items}
-    reason = delivery_unknown_reason(errors)
-    try:
-        send_to_dead_letter_queue(dead_letter_queue_url, record.body, reason=reason,
-                                  source_message_id=record.message_id, unknown_channels=errors)
-    except DeadLetterQueueMissing:
-        get_logger().error("delivery outcome unknown and no dead-letter queue to copy the message to", reason=reason)
-        return RecordOutcome.retry(f"{reason} (no dead-letter queue)")
-    for unknown in unknowns.items:
-        if ledger.park_unknown(unknown.key, reason=unknown.detail, source_message_id=record.message_id,
-                               expired_lease_only=unknown.expired_lease_only):
-            record_delivery_unknown(tenant_id, unknown.channel, unknown.error)
-    get_logger().warning("delivery outcome unknown: message copied to the dead-letter queue", reason=reason,
-                         message_id=record.message_id, channels=sorted(errors))
-    return outcome

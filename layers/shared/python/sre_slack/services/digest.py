@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pydantic import ValidationError
 
 from sre_slack.blocks.digest import build_digest_message
-from sre_slack.blocks.message import SlackMessage
+from sre_slack.blocks.message import SlackMessage, as_resent
 from sre_slack.contracts.digest import DigestJob
 from sre_slack.contracts.lambda_events import QueueRecord
 from sre_slack.contracts.settings import get_settings
@@ -24,9 +24,8 @@ from sre_slack.domain.digest_stats import Digest, build_digest
 from sre_slack.domain.routing import resolve_digest_channels
 from sre_slack.observability import get_logger
 from sre_slack.queues.batch import Deadline, RecordOutcome
-from sre_slack.queues.dead_letter import redrive_of
 from sre_slack.services import delivery
-from sre_slack.services.delivery import Job, SlackSession, Unknowns
+from sre_slack.services.delivery import Job, SlackSession
 from sre_slack.storage import keys, ledger
 from sre_slack.storage.digest_counts import read_day_counts
 from sre_slack.storage.tenant_config import load_tenant_config
@@ -35,8 +34,6 @@ from sre_slack.storage.tenant_config import load_tenant_config
 MARKER_RETENTION_DAYS = 35
 IN_FLIGHT_RETRY_SECONDS = 30
 
-_STALE_CLAIM_DETAIL = ("delivery_unknown: stale_claim; the digest may be in the channel, so it is not posted again "
-                       "unless the dead-letter copy is redriven")
 
 
 @dataclass
@@ -69,16 +66,13 @@ def post_digest_record(record: QueueRecord, deadline: Deadline) -> RecordOutcome
         reason = f"invalid digest job: {exc.errors(include_url=False, include_input=False)}"
         logger.error("invalid digest job", message_id=record.message_id, reason=reason)
         return RecordOutcome.dead_letter(reason)
-    unknowns = Unknowns()
-    run, outcome = post_digest(job, deadline, unknowns=unknowns, redriven_record=record)
-    outcome = delivery.park_unknowns(record, get_settings().dead_letter_queue_url, job.tenant_id, unknowns, outcome)
+    run, outcome = post_digest(job, deadline)
     logger.info("digest job done", tenant_id=job.tenant_id, day=job.day.isoformat(), skipped=run.skipped_reason,
                 channels=run.channels, outcome=str(outcome.outcome))
     return outcome
 
 
-def post_digest(job: DigestJob, deadline: Deadline, *, unknowns: Unknowns,
-                redriven_record: QueueRecord | None = None) -> tuple[DigestRun, RecordOutcome]:
+def post_digest(job: DigestJob, deadline: Deadline) -> tuple[DigestRun, RecordOutcome]:
     """Build and post the digest of `job.day` for `job.tenant_id` to each of its digest channels, once each."""
     logger = get_logger()
     tenant, day = job.tenant_id, job.day
@@ -113,35 +107,29 @@ def post_digest(job: DigestJob, deadline: Deadline, *, unknowns: Unknowns,
 
     run.digest = build_digest(day, read_day_counts(tenant, day))
     run.message = build_digest_message(run.digest, portal_url=get_settings().portal_url or None)
-    redrive = redrive_of(redriven_record.string_attributes()) if redriven_record is not None else None
     jobs: list[Job] = []
     waiting: list[str] = []
     for channel in postable:
         key = marker_key(tenant, day, channel)
         attempt = delivery.lease_for(deadline)
-        redriven_from = redrive.source_message_id if redrive is not None and redrive.allows(channel) else None
-        claim = ledger.claim(key, channel, attempt, when_absent=True, redriven_from=redriven_from,
-                             extra=_marker_extra(tenant, day))
+        claim = ledger.claim(key, channel, attempt, when_absent=True, extra=_marker_extra(tenant, day))
         if claim.claimed:
-            jobs.append(Job(Call.POST, key, channel, attempt=attempt))
+            jobs.append(Job(Call.POST, key, channel, attempt=attempt, resend=claim.resend))
             continue
         current = claim.current
         status = current.status if current is not None else None
-        if current is not None and status == DeliveryStatus.POSTING:
-            if current.lease_alive():
-                waiting.append(channel)
-                run.channels[channel] = "in_progress"
-            else:
-                # The invocation holding it died, maybe after Slack took the post: ambiguous, not re-posted.
-                unknowns.add(key, channel, "stale_claim", _STALE_CLAIM_DETAIL, expired_lease_only=True)
-                run.channels[channel] = "unknown: stale_claim"
+        if status == DeliveryStatus.POSTING:
+            waiting.append(channel)  # a live lease: another invocation is posting it right now
+            run.channels[channel] = "in_progress"
+        elif status == DeliveryStatus.POSTED:
+            run.channels[channel] = "already posted"
         else:
-            run.channels[channel] = f"already {status}" if status == DeliveryStatus.POSTED else \
-                f"skipped: {status}: {current.reason if current else ''}"
+            run.channels[channel] = f"skipped: {status}: {current.reason if current else ''}"
 
     message = run.message
-    results = delivery.run_jobs(SlackSession(tenant, installation), jobs, lambda _job: message, deadline,
-                                unknowns=unknowns, what="digest", parallel=False)
+    results = delivery.run_jobs(SlackSession(tenant, installation), jobs,
+                                lambda job: as_resent(message) if job.resend else message, deadline,
+                                what="digest", parallel=False)
     for result in results:
         run.channels[result.job.channel] = str(result.result.outcome)
     return run, delivery.record_outcome(results, waiting=waiting, in_flight_retry_seconds=IN_FLIGHT_RETRY_SECONDS)

@@ -7,8 +7,9 @@
 3. post to the claimed channels in parallel through the ledger (sre_slack.services.delivery).
 
 Seen before (a redelivery, a retry, a re-investigation) or `alert.resolved`: read the investigation's items (one
-Query) and bring every channel to the wanted state: post what is due for a retry, chat.update what shows an
-older rendering, leave alone what is final. docs/posting.md has the table.
+Query) and bring every channel to the wanted state: post what is due for a retry (labelled as a re-send when Slack
+may already have a copy), chat.update what shows an older rendering, leave alone what is final. docs/posting.md
+has the table.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from sre_slack.blocks.investigation import build_investigation_message
-from sre_slack.blocks.message import SlackMessage
+from sre_slack.blocks.message import SlackMessage, as_resent
 from sre_slack.contracts.investigation import (
     AlertResolved,
     InvalidMessage,
@@ -26,14 +27,12 @@ from sre_slack.contracts.investigation import (
     parse_investigation_message,
 )
 from sre_slack.contracts.lambda_events import QueueRecord
-from sre_slack.contracts.settings import get_settings
 from sre_slack.domain.delivery_policy import Call, DeliveryStatus
 from sre_slack.domain.routing import resolve_channels
 from sre_slack.observability import count, get_logger
 from sre_slack.queues.batch import Deadline, RecordOutcome
-from sre_slack.queues.dead_letter import Redrive, redrive_of
 from sre_slack.services import delivery
-from sre_slack.services.delivery import Job, SlackSession, Unknowns
+from sre_slack.services.delivery import Job, SlackSession
 from sre_slack.storage import investigations, ledger
 from sre_slack.storage.investigations import NO_CHANNEL, InitialDelivery, StoredInvestigation
 from sre_slack.storage.ledger import Delivery
@@ -43,10 +42,6 @@ from sre_slack.storage.tenant_config import TenantConfig, load_tenant_config
 
 # A record that waits for someone else's live lease comes back after about this long.
 IN_FLIGHT_RETRY_SECONDS = 30
-
-_STALE_CLAIM_DETAIL = ("delivery_unknown: stale_claim: the attempt ended between claiming the channel and recording "
-                       "Slack's answer; Slack may or may not have the message; not posted again unless the "
-                       "dead-letter copy is redriven")
 
 
 class TenantConfigs:
@@ -81,9 +76,7 @@ def post_record(record: QueueRecord, deadline: Deadline, configs: TenantConfigs 
     logger.thread_safe_append_keys(investigation_id=message.investigation_id, tenant_id=message.tenant_id)
     try:
         run = _Run(record, deadline, configs or TenantConfigs())
-        outcome = run.resolve(message) if isinstance(message, AlertResolved) else run.complete(message)
-        return delivery.park_unknowns(record, get_settings().dead_letter_queue_url, message.tenant_id, run.unknowns,
-                                      outcome)
+        return run.resolve(message) if isinstance(message, AlertResolved) else run.complete(message)
     except Contention as exc:
         return RecordOutcome.retry(f"concurrent delivery: {exc}")
     finally:
@@ -123,14 +116,12 @@ def render(stored: StoredInvestigation, feedback: list[Rating] | None) -> SlackM
 
 
 class _Run:
-    """One record's work: its tenant's Slack session, and the deliveries whose outcome is unknown."""
+    """One record's work."""
 
     def __init__(self, record: QueueRecord, deadline: Deadline, configs: TenantConfigs) -> None:
         self.record = record
         self.deadline = deadline
         self.configs = configs
-        self.unknowns = Unknowns()
-        self.redrive: Redrive | None = redrive_of(record.string_attributes())
 
     def complete(self, inv: InvestigationCompleted) -> RecordOutcome:
         tenant = inv.tenant_id
@@ -177,52 +168,41 @@ class _Run:
 
     def _reconcile(self, config: TenantConfig, stored: StoredInvestigation, deliveries: Iterable[Delivery],
                    feedback: list[Rating]) -> RecordOutcome:
-        """Bring every channel of a seen investigation to what `stored` says it should show. An `unknown` channel
-        is posted again only when an operator redrove its dead-letter copy, and only once."""
+        """Bring every channel of a seen investigation to what `stored` says it should show."""
         wanted = stored.render_version
         jobs: list[Job] = []
         waiting: list[str] = []
         for current in deliveries:
             if current.status == DeliveryStatus.POSTED:
                 if current.rendered != wanted and current.ts:
-                    jobs.append(Job(Call.UPDATE, current.key, current.channel, ts=current.ts))
-            elif current.status == DeliveryStatus.RETRY:
+                    jobs.append(Job(Call.UPDATE, current.key, current.channel, ts=current.ts, resend=current.resend))
+            elif current.status == DeliveryStatus.POSTING and current.lease_alive():
+                waiting.append(current.channel)
+            elif current.status in (DeliveryStatus.RETRY, DeliveryStatus.UNKNOWN, DeliveryStatus.POSTING):
+                # Due for a (re-)send; a `posting` whose lease expired belongs to an invocation that died mid-post.
                 job = self._claim(current)
                 if job is None:
                     waiting.append(current.channel)
                 else:
                     jobs.append(job)
-            elif current.status == DeliveryStatus.POSTING:
-                if current.lease_alive():
-                    waiting.append(current.channel)
-                else:
-                    self.unknowns.add(current.key, current.channel, "stale_claim", _STALE_CLAIM_DETAIL,
-                                      expired_lease_only=True)
-            elif current.status == DeliveryStatus.UNKNOWN and self.redrive is not None \
-                    and self.redrive.allows(current.channel):
-                job = self._claim(current, redriven_from=self.redrive.source_message_id)
-                if job is not None:
-                    get_logger().warning("redriven by an operator: posting the unknown delivery once more",
-                                         channel=current.channel, source_message_id=self.redrive.source_message_id)
-                    count("DeliveryRedriven")
-                    jobs.append(job)
-                else:
-                    get_logger().warning("redrive refused: the delivery is not the unknown one of this copy",
-                                         channel=current.channel, source_message_id=self.redrive.source_message_id)
         return self._run(config, stored, jobs, feedback, waiting)
 
-    def _claim(self, current: Delivery, redriven_from: str | None = None) -> Job | None:
+    def _claim(self, current: Delivery) -> Job | None:
         attempt = delivery.lease_for(self.deadline)
-        if not ledger.claim(current.key, current.channel, attempt, redriven_from=redriven_from).claimed:
+        claim = ledger.claim(current.key, current.channel, attempt)
+        if not claim.claimed:
             return None
-        return Job(Call.POST, current.key, current.channel, attempt=attempt)
+        if claim.resend:
+            get_logger().warning("re-sending a post whose outcome was unknown, labelled", channel=current.channel)
+            count("Resent")
+        return Job(Call.POST, current.key, current.channel, attempt=attempt, resend=claim.resend)
 
     def _run(self, config: TenantConfig, stored: StoredInvestigation, jobs: list[Job], feedback: list[Rating] | None,
              waiting: list[str] | None = None) -> RecordOutcome:
         message = render(stored, feedback)
         session = SlackSession(config.tenant_id, config.installation)
-        results = delivery.run_jobs(session, jobs, lambda _job: message, self.deadline,
-                                    rendered=stored.render_version, unknowns=self.unknowns,
+        results = delivery.run_jobs(session, jobs, lambda job: as_resent(message) if job.resend else message,
+                                    self.deadline, rendered=stored.render_version,
                                     recovered=lambda channel: channel in config.channel_health,
                                     what="investigation")
         return delivery.record_outcome(results, waiting=waiting or (), in_flight_retry_seconds=IN_FLIGHT_RETRY_SECONDS)

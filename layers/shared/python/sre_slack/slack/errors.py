@@ -57,9 +57,13 @@ def _retry_after(error: SlackApiError) -> int:
 
 
 def _never_sent(exc: BaseException) -> bool:
-    """The request never reached Slack: refused or unresolvable before anything was sent."""
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
+    """The request never fully reached Slack. urllib raises a failure to connect or to send the request as
+    `URLError` (the name did not resolve, the connection was refused, timed out or reset while the request was
+    being written); a failure while waiting for or reading the answer (the request was sent: Slack may have acted
+    on it) comes through as it is: a reset, a read timeout, a dropped connection."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return False
+    return isinstance(exc, urllib.error.URLError | socket.gaierror | ConnectionRefusedError)
 
 
 def classify(exc: BaseException) -> SlackFailure:

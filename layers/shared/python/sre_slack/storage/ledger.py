@@ -5,14 +5,17 @@ the tenant's digest partition (`TENANT#<t>#DIGEST` / `DAY#<day>#CHANNEL#<channel
 writes and the lease are the same:
 
     (absent) --claim--> posting --posted--> posted --update refused--> gone
-                          |  \\--certainly not posted (429, 503, no connection)--> retry --claim--> posting
-                          |   \\--channel / payload / installation refuses--> failed | undeliverable
-                          \\--maybe posted (ambiguous answer, or the lease expired)--> unknown --redrive--> posting
+                          |  \\--not posted (429, 503, failed before sending)--> retry --claim--> posting
+                          |   \\--maybe posted (an ambiguous answer) --> retry, resend --claim--> posting (labelled)
+                          |    \\--channel / payload / installation refuses--> failed | undeliverable
+                          \\--lease expired (the invocation died mid-post) --claim, resend--> posting (labelled)
 
 `posting` is a lease: `lease_until` is the latest moment the attempt holding it can still be running (its
-invocation's deadline plus a margin). A live lease means "someone is posting right now"; an expired one means
-that invocation died between claiming and recording Slack's answer, so Slack may or may not have the message.
-Which outcome leads to which status is the delivery policy's decision (sre_slack.domain.delivery_policy).
+invocation's deadline plus a margin). A live lease means "someone is posting right now"; an expired one means that
+invocation died between claiming and recording Slack's answer, so Slack may or may not have the message. Either way
+of "maybe posted" sets `resend`, which stays: every later post of that delivery, and every update of the message
+it posted, says that it was re-sent and that an earlier copy may exist. Which outcome leads to which status is the
+delivery policy's decision (sre_slack.domain.delivery_policy).
 """
 
 from __future__ import annotations
@@ -57,8 +60,10 @@ class Delivery:
     lease_until: float | None = None
     # Which rendering the message in Slack shows (investigations: payload + resolved state).
     rendered: str | None = None
-    # The SQS message whose dead-letter copy may redrive an `unknown` delivery.
-    unknown_source: str | None = None
+    # Slack may have a copy from an earlier attempt: posts and updates carry the re-sent line.
+    resend: bool = False
+    # How many attempts ended with Slack's answer unknown (the re-send backoff grows with it).
+    resends: int = 0
     updated_at: int = 0
 
     def lease_alive(self, now: float | None = None) -> bool:
@@ -66,23 +71,27 @@ class Delivery:
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any], channel: str) -> Delivery:
-        raw = str(values.get("status") or DeliveryStatus.UNKNOWN)
+        raw = str(values.get("status") or DeliveryStatus.RETRY)
         status = _LEGACY_STATUSES.get(raw) or DeliveryStatus(raw)
         lease = values.get("lease_until")
         if lease is None and values.get("claimed_at") is not None:
             lease = float(values["claimed_at"]) + _LEGACY_CLAIM_SECONDS
         return cls(key={"pk": str(values["pk"]), "sk": str(values["sk"])}, channel=channel, status=status,
                    ts=values.get("ts"), reason=values.get("reason"), attempt_id=values.get("attempt_id"),
-                   lease_until=lease, rendered=values.get("rendered"), unknown_source=values.get("unknown_source"),
-                   updated_at=int(values.get("updated_at") or 0))
+                   lease_until=lease, rendered=values.get("rendered"),
+                   # A delivery parked `unknown` (before re-sends were automatic) may have a copy in Slack too.
+                   resend=bool(values.get("resend")) or status == DeliveryStatus.UNKNOWN,
+                   resends=int(values.get("resends") or 0), updated_at=int(values.get("updated_at") or 0))
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim's answer: claimed, or the delivery as someone else left it (None when it does not exist)."""
+    """A claim's answer: claimed (and whether this post is a labelled re-send), or the delivery as someone else left
+    it (None when it does not exist)."""
 
     claimed: bool
     current: Delivery | None = None
+    resend: bool = False
 
 
 def _now() -> int:
@@ -113,29 +122,37 @@ def settled_action(key: Key, channel: str, status: DeliveryStatus, reason: str,
 # ------------------------------------------------------------------------------------------------ single writes
 
 
-def claim(key: Key, channel: str, attempt: Attempt, *, when_absent: bool = False, redriven_from: str | None = None,
+def claim(key: Key, channel: str, attempt: Attempt, *, when_absent: bool = False,
           extra: Mapping[str, Any] | None = None) -> Claim:
-    """Take the delivery for `attempt`: from `retry` always, from absent when `when_absent`, and from `unknown`
-    only for the redrive of the dead-letter copy that parked it (`redriven_from`, consumed by the claim). One
-    request whatever the answer: a refusal comes back with the delivery as stored."""
+    """Take the delivery for `attempt`: from `retry` (and a legacy `unknown`), from a `posting` whose lease expired
+    (its invocation died: Slack may have the message, so this post is a re-send), and from absent when
+    `when_absent`. One request whatever the answer: a refusal comes back with the delivery as stored."""
     expr = Expression()
-    alternatives = [expr.condition("{status} IN ({:retry}, {:legacy})", status="status",
-                                   retry=str(DeliveryStatus.RETRY), legacy="failed_retryable")]
+    now = time.time()
+    alternatives = [
+        expr.condition("{status} IN ({:retry}, {:unknown}, {:legacy})", status="status",
+                       retry=str(DeliveryStatus.RETRY), unknown=str(DeliveryStatus.UNKNOWN), legacy="failed_retryable"),
+        expr.condition("({status} = {:posting} AND ({lease} < {:now} OR (attribute_not_exists({lease}) "
+                       "AND {claimed} < {:stale})))", status="status", posting=str(DeliveryStatus.POSTING),
+                       lease="lease_until", now=now, claimed="claimed_at", stale=now - _LEGACY_CLAIM_SECONDS),
+    ]
     if when_absent:
         alternatives.insert(0, "attribute_not_exists(pk)")
-    values = {**(extra or {}), **_claimed_values(channel, attempt)}
-    if redriven_from:
-        alternatives.append(expr.condition("({status} = {:unknown} AND {source} = {:from})", status="status",
-                                           unknown=str(DeliveryStatus.UNKNOWN), source="unknown_source",
-                                           **{"from": redriven_from}))
-        values["redriven_from"] = redriven_from
     try:
-        table().update(key, set_=values, add={"attempts": 1}, remove=("reason", "unknown_source"),
-                       condition=" OR ".join(alternatives), expr=expr)
+        previous = table().update(key, set_={**(extra or {}), **_claimed_values(channel, attempt)},
+                                  add={"attempts": 1}, remove=("reason",), condition=" OR ".join(alternatives),
+                                  expr=expr, return_old=True)
     except ConditionFailed as refused:
         current = Delivery.from_values(refused.item, channel) if refused.item else None
         return Claim(False, current)
-    return Claim(True)
+    if previous is None:
+        return Claim(True)
+    before = Delivery.from_values(previous, channel)
+    taken_over = before.status == DeliveryStatus.POSTING
+    if taken_over:
+        # The dead attempt may have posted: every later post and update of this delivery says so.
+        table().update(key, set_={"resend": True})
+    return Claim(True, before, resend=before.resend or taken_over)
 
 
 def mark_posted(key: Key, *, ts: str, rendered: str | None = None) -> None:
@@ -154,44 +171,28 @@ def mark_rendered(key: Key, *, rendered: str) -> None:
         return
 
 
-def release(key: Key, attempt: Attempt, *, reason: str) -> bool:
-    """Slack certainly did not take the message: a later attempt may claim it. False when `attempt` no longer
-    holds the lease (someone settled it meanwhile)."""
+def release(key: Key, attempt: Attempt, *, reason: str, resend: bool = False) -> int | None:
+    """The post did not (certainly) make it: a later attempt may claim it. With `resend`, Slack may have it anyway:
+    the delivery is marked for a labelled re-send. Returns how many re-sends the delivery has had (the backoff's
+    input), or None when `attempt` no longer holds the lease (someone settled it meanwhile)."""
     expr = Expression()
     condition = expr.condition("{status} = {:posting} AND {attempt} = {:mine}", status="status",
                                posting=str(DeliveryStatus.POSTING), attempt="attempt_id", mine=attempt.id)
+    values: dict[str, Any] = {"status": str(DeliveryStatus.RETRY), "reason": reason, "updated_at": _now()}
+    if resend:
+        values["resend"] = True
     try:
-        table().update(key, set_={"status": str(DeliveryStatus.RETRY), "reason": reason, "updated_at": _now()},
-                       remove=("lease_until",), condition=condition, expr=expr)
+        stored = table().update(key, set_=values, add={"resends": 1} if resend else None, remove=("lease_until",),
+                                condition=condition, expr=expr, return_new=True)
     except ConditionFailed:
-        return False
-    return True
+        return None
+    return int((stored or {}).get("resends") or 0)
 
 
 def settle(key: Key, status: DeliveryStatus, reason: str) -> None:
     """A final outcome (failed, undeliverable, gone): never attempted again."""
     table().update(key, set_={"status": str(status), "reason": reason, "updated_at": _now()},
                    remove=("lease_until",))
-
-
-def park_unknown(key: Key, *, reason: str, source_message_id: str, expired_lease_only: bool = False) -> bool:
-    """`posting` -> `unknown`: Slack may or may not have the message. `source_message_id` is the SQS message whose
-    dead-letter copy an operator may redrive. With `expired_lease_only`, only a claim whose lease ran out (its
-    invocation died) is parked. False when the delivery was no longer such a claim."""
-    expr = Expression()
-    condition = expr.condition("{status} = {:posting}", status="status", posting=str(DeliveryStatus.POSTING))
-    if expired_lease_only:
-        now = time.time()
-        condition += expr.condition(
-            " AND ({lease} < {:now} OR (attribute_not_exists({lease}) AND {claimed} < {:stale}))",
-            lease="lease_until", now=now, claimed="claimed_at", stale=now - _LEGACY_CLAIM_SECONDS)
-    try:
-        table().update(key, set_={"status": str(DeliveryStatus.UNKNOWN), "reason": reason,
-                                  "unknown_source": source_message_id, "updated_at": _now()},
-                       remove=("lease_until",), condition=condition, expr=expr)
-    except ConditionFailed:
-        return False
-    return True
 
 
 def get(key: Key, channel: str) -> Delivery | None:

@@ -205,13 +205,14 @@ class Table:
 
     def update(self, key: Key, *, set_: Mapping[str, Any] | None = None, add: Mapping[str, Any] | None = None,
                remove: Iterable[str] = (), condition: str | None = None, expr: Expression | None = None,
-               return_new: bool = False) -> dict[str, Any] | None:
-        """One UpdateItem. Raises `ConditionFailed` (with the stored item) when `condition` is false."""
+               return_new: bool = False, return_old: bool = False) -> dict[str, Any] | None:
+        """One UpdateItem. Raises `ConditionFailed` (with the stored item) when `condition` is false. Returns the item
+        after (`return_new`) or before (`return_old`: None when it did not exist) the update."""
         expr = expr or Expression()
         request: dict[str, Any] = {"TableName": self.name, "Key": to_item(key),
                                    "UpdateExpression": expr.update(set_, add, remove)}
-        if return_new:
-            request["ReturnValues"] = "ALL_NEW"
+        if return_new or return_old:
+            request["ReturnValues"] = "ALL_NEW" if return_new else "ALL_OLD"
         self._conditional(request, condition, expr)
         return self._returned(self._write(self.client.update_item, request))
 

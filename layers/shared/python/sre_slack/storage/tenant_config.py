@@ -17,7 +17,6 @@ from sre_slack.storage.table import table
 
 CHANNEL_OK = "ok"
 CHANNEL_FAILING = "failing"
-CHANNEL_DELIVERY_UNKNOWN = "delivery_unknown"
 
 
 @dataclass(frozen=True)
@@ -83,11 +82,6 @@ def record_channel_failing(tenant_id: str, channel_id: str, reason: str) -> None
     """The channel refuses posts for good (archived, deleted, bot removed): posting skips it until the routing
     is saved again or Test Integration finds it working."""
     record_channel_health(tenant_id, channel_id, status=CHANNEL_FAILING, reason=reason, permanent=True)
-
-
-def record_delivery_unknown(tenant_id: str, channel_id: str, reason: str) -> None:
-    """A post may or may not have reached the channel; the admin sees it, posting carries on."""
-    record_channel_health(tenant_id, channel_id, status=CHANNEL_DELIVERY_UNKNOWN, reason=reason, permanent=False)
 
 
 def clear_channel_health(tenant_id: str, channel_id: str) -> None:
