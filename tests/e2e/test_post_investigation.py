@@ -11,6 +11,8 @@ from tests.posting import (
     delivery,
     example,
     item,
+    pump,
+    send,
     setup_tenant,
 )
 
@@ -128,6 +130,33 @@ def test_stale_redelivery_does_not_roll_back_a_reinvestigation(functions, slack,
     [message] = slack.messages("C0PROD")
     assert "Second opinion" in str(message.blocks)
     assert len(slack.calls_to("chat.update")) == 1
+
+
+def _version(root_cause: str, completed_at: str) -> dict:
+    return example(root_cause=root_cause, completed_at=completed_at)
+
+
+def test_the_reinvestigation_completed_last_wins_whatever_the_arrival_order(functions, slack, aws):
+    setup_tenant(functions, slack)
+    first = _version("First look: the memory limit.", "2026-11-27T08:14:00Z")
+    second = _version("Revised: a bad ConfigMap.", "2026-11-27T08:31:00Z")
+    deliver(aws, second)  # the re-investigation arrives first
+    deliver(aws, first)   # the original, late
+
+    [message] = slack.messages("C0PROD")
+    assert "Revised: a bad ConfigMap." in str(message.blocks) and "First look" not in str(message.blocks)
+    assert len(slack.calls_to("chat.update")) == 0  # the late original changed nothing
+
+
+def test_an_original_and_its_reinvestigation_in_one_batch_end_showing_the_reinvestigation(functions, slack, aws):
+    setup_tenant(functions, slack)
+    for _ in range(3):  # whichever record of the batch wins the first sighting, the end is the same
+        first = _version("First look: the memory limit.", "2026-11-27T08:14:00Z")
+        second = _version("Revised: a bad ConfigMap.", "2026-11-27T08:31:00Z")
+        send(aws, first, second)
+        pump(aws, failed_visibility_timeout=0).drain()
+    [message] = slack.messages("C0PROD")
+    assert "Revised: a bad ConfigMap." in str(message.blocks)
 
 
 def test_resolve_marks_every_message_resolved_and_keeps_the_buttons(functions, slack, aws):

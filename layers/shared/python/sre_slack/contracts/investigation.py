@@ -163,6 +163,8 @@ class InvestigationCompleted(_Model):
     recommended_actions: Annotated[list[RecommendedAction], _none_to(list)] = Field(default_factory=list)
     portal_url: PortalUrl | None = None
     test: Annotated[StrictBool, _none_to(lambda: False)] = False
+    # Orders re-investigations (SQS keeps no order): the message shows the payload completed last.
+    completed_at: UtcDatetime | None = None
 
 
 class AlertResolved(_Model):

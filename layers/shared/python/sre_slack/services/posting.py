@@ -144,13 +144,16 @@ class _Run:
         stored = state.stored
         sha = investigations.payload_sha(inv)
         if sha != stored.payload_sha:
-            if sha in stored.versions:
-                get_logger().info("older version of a re-investigated investigation redelivered; keeping the latest")
-            else:
-                investigations.store_reinvestigation(tenant, inv)
+            if sha in stored.versions or _completed_earlier(inv, stored.investigation):
+                get_logger().info("an earlier version of a re-investigated investigation; keeping the latest")
+            elif investigations.store_reinvestigation(tenant, inv):
                 stored = replace(stored, investigation=inv, payload_sha=sha, versions=stored.versions | {sha})
                 get_logger().info("re-investigation: updating the posted messages")
                 count("Reinvestigated")
+            else:
+                # A version completed later was stored meanwhile: show that one.
+                state = investigations.load_state(tenant, inv.investigation_id)
+                stored = state.stored or stored
         return self._reconcile(config, stored, state.deliveries.values(), state.feedback)
 
     def resolve(self, message: AlertResolved) -> RecordOutcome:
@@ -206,6 +209,11 @@ class _Run:
                                     recovered=lambda channel: channel in config.channel_health,
                                     what="investigation")
         return delivery.record_outcome(results, waiting=waiting or (), in_flight_retry_seconds=IN_FLIGHT_RETRY_SECONDS)
+
+
+def _completed_earlier(inv: InvestigationCompleted, shown: InvestigationCompleted) -> bool:
+    """`inv` completed before the version the messages show (CONTRACT.md: the latest `completed_at` wins)."""
+    return inv.completed_at is not None and shown.completed_at is not None and inv.completed_at < shown.completed_at
 
 
 def _log_first_sighting(inv: InvestigationCompleted, plan: list[InitialDelivery]) -> None:

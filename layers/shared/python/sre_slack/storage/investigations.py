@@ -25,7 +25,7 @@ from sre_slack.domain.delivery_policy import DeliveryStatus
 from sre_slack.storage import counters, keys, ledger
 from sre_slack.storage.ledger import Attempt, Delivery
 from sre_slack.storage.ratings import Rating
-from sre_slack.storage.table import ConditionFailed, Key, TransactionFailed, table
+from sre_slack.storage.table import ConditionFailed, Expression, Key, TransactionFailed, table
 
 # Payloads above this are stored gzip-compressed (a DynamoDB item holds at most 400 KB).
 GZIP_ABOVE_BYTES = 32_000
@@ -114,7 +114,7 @@ def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliverie
     sha = payload_sha(inv)
     seen = {**keys.seen_key(tenant_id, inv.investigation_id), "tenant_id": tenant_id,
             "investigation_id": inv.investigation_id, "payload_sha": sha, "versions": {sha}, "test": inv.test,
-            "first_seen_at": int(time.time()), **_payload_attributes(inv)}
+            "first_seen_at": int(time.time()), "completed_epoch": _completed_epoch(inv), **_payload_attributes(inv)}
     actions = [table().put_action(seen, condition="attribute_not_exists(pk)")]
     if not inv.test:
         actions.append(counters.count_alert_action(tenant_id, inv))
@@ -148,14 +148,31 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
     return InvestigationState(stored, deliveries, feedback)
 
 
-def store_reinvestigation(tenant_id: str, inv: InvestigationCompleted) -> None:
-    """A later `investigation.completed` for a seen investigation: it becomes the payload messages show."""
+def _completed_epoch(inv: InvestigationCompleted) -> float | None:
+    return inv.completed_at.timestamp() if inv.completed_at is not None else None
+
+
+def store_reinvestigation(tenant_id: str, inv: InvestigationCompleted) -> bool:
+    """A later `investigation.completed` for a seen investigation becomes the payload messages show, unless the
+    stored one completed later (CONTRACT.md `completed_at`; without it, the latest to arrive wins). One conditional
+    write, so two versions arriving at once settle on the one completed last. False when the stored one stays."""
     sha = payload_sha(inv)
     payload = _payload_attributes(inv)
     stale = "payload_gz" if "payload" in payload else "payload"
-    table().update(keys.seen_key(tenant_id, inv.investigation_id),
-                   set_={**payload, "payload_sha": sha, "reinvestigated_at": int(time.time())},
-                   add={"versions": {sha}}, remove=(stale,), condition="attribute_exists(pk)")
+    completed = _completed_epoch(inv)
+    expr = Expression()
+    condition = "attribute_exists(pk)"
+    if completed is not None:
+        condition += expr.condition(" AND (attribute_not_exists({completed}) OR {completed} < {:new})",
+                                    completed="completed_epoch", new=completed)
+    try:
+        table().update(keys.seen_key(tenant_id, inv.investigation_id),
+                       set_={**payload, "payload_sha": sha, "reinvestigated_at": int(time.time()),
+                             "completed_epoch": completed},
+                       add={"versions": {sha}}, remove=(stale,), condition=condition, expr=expr)
+    except ConditionFailed:
+        return False
+    return True
 
 
 def store_resolved(tenant_id: str, investigation_id: str, resolved_at: datetime) -> bool:
