@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from localdev.slack_standin_api import ApiError, Call, WebApi, authenticate
 from localdev.slack_standin_blocks import PayloadError, parse_blocks, validate_message
-from localdev.slack_standin_faults import FaultInjector
+from localdev.slack_standin_faults import FaultInjector, RandomFaults
 from localdev.slack_standin_interactivity import (
     InteractionResult,
     apply_view_response,
@@ -69,6 +69,9 @@ logger = logging.getLogger("localdev.slack_standin")
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
+
+# A server's latency is wall-clock time, whatever a test does to its own process's clock (tests/chaos).
+_wall_clock_sleep = time.sleep
 
 class SlackStandIn:
     def __init__(
@@ -355,8 +358,10 @@ class SlackStandIn:
         times: int = 1,
         channel: str | None = None,
         close_connection: bool = False,
+        after_processing: bool = False,
     ) -> None:
-        """The next `times` calls of `method` ("*" for any) fail: Slack error, HTTP status, 429 or a reset."""
+        """The next `times` calls of `method` ("*" for any) fail: Slack error, HTTP status, 429 or a reset; with
+        `after_processing` the call is carried out first (the message exists) and then the failure is answered."""
         self.faults.fail_next(
             method,
             error=error,
@@ -365,7 +370,12 @@ class SlackStandIn:
             times=times,
             channel=channel,
             close_connection=close_connection,
+            after_processing=after_processing,
         )
+
+    def fail_randomly(self, rate: float, **options: object) -> RandomFaults:
+        """Seeded random faults on a share of calls (see slack_standin_faults.RANDOM_FAULTS)."""
+        return self.faults.fail_randomly(rate, **options)  # type: ignore[arg-type]
 
     def set_latency(self, seconds: float, method: str | None = None) -> None:
         self.faults.set_latency(seconds, method)
@@ -568,8 +578,15 @@ class _Handler(BaseHTTPRequestHandler):
         channel = str(params["channel"]) if params.get("channel") else None
         delay = standin.faults.latency_for(method)
         if delay > 0:
-            time.sleep(delay)
+            _wall_clock_sleep(delay)
         fault = standin.faults.take_fault(method, channel)
+        if fault is not None and fault.after_processing:
+            # Slack did it (the message exists); the answer says otherwise, or comes too late, or never.
+            standin.handle_api(method, params, token, basic)
+            if fault.delay:
+                _wall_clock_sleep(fault.delay)
+                self._send_json(200, {"ok": True, "late": True}, {})
+                return
         if fault is not None:
             if fault.close_connection:
                 standin.record(method, params, channel, None, "connection_reset")

@@ -1,11 +1,19 @@
-"""Fault injection for the Slack stand-in: scripted failures, latency and per-channel rate limits."""
+"""Fault injection for the Slack stand-in: scripted failures, seeded random failures, latency and per-channel rate
+limits.
+
+A fault is answered before the call is carried out (Slack refused it: nothing happened) or, with
+`after_processing`, after it (the message exists, but the answer says otherwise or never arrives: the real
+ambiguity a client cannot resolve).
+"""
 
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 _DEFAULT_ERROR_BY_STATUS = {
     429: "ratelimited",
@@ -26,9 +34,54 @@ class Fault:
     remaining: int
     channel: str | None
     close_connection: bool
+    after_processing: bool = False
+    # Sleep this long before answering (past the client's timeout: a slow answer).
+    delay: float = 0.0
 
     def matches(self, method: str, channel: str | None) -> bool:
         return self.remaining > 0 and self.method in (method, "*") and self.channel in (None, channel)
+
+
+# The random faults: (name, weight, fault fields). Weights are relative.
+RANDOM_FAULTS: tuple[tuple[str, int, dict[str, object]], ...] = (
+    ("429", 3, {"status": 429, "error": "ratelimited", "retry_after": 2}),
+    ("503", 2, {"status": 503, "error": "service_unavailable"}),
+    ("500_not_processed", 2, {"status": 500, "error": "internal_error"}),
+    ("internal_error_after_posting", 2, {"status": 200, "error": "internal_error", "after_processing": True}),
+    ("fatal_error_after_posting", 1, {"status": 500, "error": "fatal_error", "after_processing": True}),
+    ("reset_not_processed", 1, {"close_connection": True}),
+    ("reset_after_posting", 1, {"close_connection": True, "after_processing": True}),
+)
+
+
+@dataclass
+class RandomFaults:
+    """Seeded random faults on a share of calls of some methods; what was injected is counted."""
+
+    rate: float
+    methods: frozenset[str]
+    rng: random.Random
+    # Slow answers past the client's timeout are rare and cost real seconds: their own (small) rate.
+    slow_rate: float = 0.0
+    slow_seconds: float = 6.0
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def draw(self, method: str) -> Fault | None:
+        if method not in self.methods:
+            return None
+        if self.slow_rate and self.rng.random() < self.slow_rate:
+            self.injected["slow_answer_after_posting"] += 1
+            return Fault(method, "", 200, None, 1, None, False, after_processing=True, delay=self.slow_seconds)
+        if self.rng.random() >= self.rate:
+            return None
+        names = [name for name, _, _ in RANDOM_FAULTS]
+        weights = [weight for _, weight, _ in RANDOM_FAULTS]
+        name = self.rng.choices(names, weights)[0]
+        spec = next(fields for n, _, fields in RANDOM_FAULTS if n == name)
+        self.injected[name] += 1
+        return Fault(method, str(spec.get("error", "internal_error")), int(spec.get("status", 200)),  # type: ignore[arg-type]
+                     spec.get("retry_after"), 1, None, bool(spec.get("close_connection")),  # type: ignore[arg-type]
+                     after_processing=bool(spec.get("after_processing")))
 
 
 @dataclass
@@ -44,10 +97,12 @@ class FaultInjector:
         self._latency: dict[str | None, float] = {}
         self._rate: tuple[float, int] | None = None
         self._buckets: dict[str, _Bucket] = {}
+        self.random: RandomFaults | None = None
 
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
+            self.random = None
             self._latency.clear()
             self._rate = None
             self._buckets.clear()
@@ -62,6 +117,7 @@ class FaultInjector:
         times: int = 1,
         channel: str | None = None,
         close_connection: bool = False,
+        after_processing: bool = False,
     ) -> None:
         if retry_after is not None and status == 200:
             status = 429
@@ -70,7 +126,16 @@ class FaultInjector:
         if status == 429 and retry_after is None:
             retry_after = 1
         with self._lock:
-            self._faults.append(Fault(method, error, status, retry_after, times, channel, close_connection))
+            self._faults.append(Fault(method, error, status, retry_after, times, channel, close_connection,
+                                      after_processing=after_processing))
+
+    def fail_randomly(self, rate: float, *, methods: tuple[str, ...] = ("chat.postMessage", "chat.update"),
+                      seed: int = 0, slow_rate: float = 0.0, slow_seconds: float = 6.0) -> RandomFaults:
+        """From now on, about `rate` of the calls of `methods` fail with one of RANDOM_FAULTS (seeded)."""
+        with self._lock:
+            # Reproducible fault patterns, not security.
+            self.random = RandomFaults(rate, frozenset(methods), random.Random(seed), slow_rate, slow_seconds)  # noqa: S311
+            return self.random
 
     def take_fault(self, method: str, channel: str | None) -> Fault | None:
         """The first armed fault for this call, consuming one of its uses."""
@@ -79,7 +144,7 @@ class FaultInjector:
                 if fault.matches(method, channel):
                     fault.remaining -= 1
                     return fault
-            return None
+            return self.random.draw(method) if self.random is not None else None
 
     def set_latency(self, seconds: float, method: str | None = None) -> None:
         with self._lock:

@@ -358,6 +358,24 @@ def test_message_gone_on_update_is_recorded_not_reposted(functions, slack, aws):
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
+def test_an_update_refused_for_good_is_recorded_beside_the_posted_message_until_one_succeeds(functions, slack, aws):
+    setup_tenant(functions, slack)
+    deliver(aws, example())
+    slack.archive_channel("C0PROD")
+    [result] = deliver(aws, example("alert_resolved"))
+
+    assert result.failed_ids == ()
+    row = delivery(INV, "C0PROD")
+    assert (row["status"], row["update_refused"]) == ("posted", "channel: is_archived")
+    [message] = slack.messages("C0PROD")
+    assert not message.text.startswith("✅ Resolved")
+
+    slack.store.channels["C0PROD"].is_archived = False  # unarchived: the next re-investigation updates it again
+    deliver(aws, example(root_cause="Revised: the limit was lowered twice."))
+    assert "update_refused" not in delivery(INV, "C0PROD")
+    assert "Revised: the limit was lowered twice." in str(slack.messages("C0PROD")[0].blocks)
+
+
 # ------------------------------------------------------------------------------------------------ malformed
 
 

@@ -200,6 +200,8 @@ def _apply(session: SlackSession, job: Job, result: SlackResult, rendered: str |
     else:
         if decision.status is not None and (job.call == Call.POST or decision.status == DeliveryStatus.GONE):
             ledger.settle(job.key, decision.status, result.reason)
+        elif job.call == Call.UPDATE:
+            ledger.note_update_refused(job.key, result.reason)
         logger.warning(f"{what} not delivered", **details)
     if decision.channel_failing:
         record_channel_failing(session.tenant_id, job.channel, result.error)

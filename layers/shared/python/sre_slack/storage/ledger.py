@@ -64,6 +64,8 @@ class Delivery:
     resend: bool = False
     # How many attempts ended with Slack's answer unknown (the re-send backoff grows with it).
     resends: int = 0
+    # The last chat.update Slack refused (channel, payload or token): the message shows `rendered`, not the latest.
+    update_refused: str | None = None
     updated_at: int = 0
 
     def lease_alive(self, now: float | None = None) -> bool:
@@ -81,7 +83,8 @@ class Delivery:
                    lease_until=lease, rendered=values.get("rendered"),
                    # A delivery parked `unknown` (before re-sends were automatic) may have a copy in Slack too.
                    resend=bool(values.get("resend")) or status == DeliveryStatus.UNKNOWN,
-                   resends=int(values.get("resends") or 0), updated_at=int(values.get("updated_at") or 0))
+                   resends=int(values.get("resends") or 0), update_refused=values.get("update_refused"),
+                   updated_at=int(values.get("updated_at") or 0))
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ def claim(key: Key, channel: str, attempt: Attempt, *, when_absent: bool = False
 def mark_posted(key: Key, *, ts: str, rendered: str | None = None) -> None:
     """The message is in Slack. Unconditional: whatever anyone concluded meanwhile, this is the truth."""
     table().update(key, set_={"status": str(DeliveryStatus.POSTED), "ts": ts, "rendered": rendered, "reason": None,
-                              "posted_at": _now(), "updated_at": _now()}, remove=("lease_until",))
+                              "posted_at": _now(), "updated_at": _now()}, remove=("lease_until", "update_refused"))
 
 
 def mark_rendered(key: Key, *, rendered: str) -> None:
@@ -166,9 +169,16 @@ def mark_rendered(key: Key, *, rendered: str) -> None:
     expr = Expression()
     condition = expr.condition("{status} = {:posted}", status="status", posted=str(DeliveryStatus.POSTED))
     try:
-        table().update(key, set_={"rendered": rendered, "updated_at": _now()}, condition=condition, expr=expr)
+        table().update(key, set_={"rendered": rendered, "updated_at": _now()}, remove=("update_refused",),
+                       condition=condition, expr=expr)
     except ConditionFailed:
         return
+
+
+def note_update_refused(key: Key, reason: str) -> None:
+    """Slack refused to update a posted message for good: say why beside it, so an operator who finds it stale
+    can tell (the delivery stays `posted`: the message is there)."""
+    table().update(key, set_={"update_refused": reason, "updated_at": _now()})
 
 
 def release(key: Key, attempt: Attempt, *, reason: str, resend: bool = False) -> int | None:
