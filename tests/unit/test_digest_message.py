@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from sre_slack.blocks.digest import build_digest_message
 from sre_slack.blocks.limits import validate_message
+from sre_slack.blocks.text import HIDDEN_CHARACTERS
 from sre_slack.domain.digest_stats import build_digest
 from tests.digest_examples import REPORT_DAY, busy_day, counts
 
@@ -198,6 +200,18 @@ def test_backtick_in_a_name_does_not_break_inline_code() -> None:
     text = section(build_digest_message(digest), "*What changed*")
     assert text.count("`") % 2 == 0
     assert "bad" in text and "name" in text
+
+
+def test_no_directional_or_invisible_character_from_a_name_reaches_slack() -> None:
+    hidden = "".join(sorted(HIDDEN_CHARACTERS))
+    digest = build_digest(REPORT_DAY, [counts(0, total=3, by_namespace={f"pay{hidden}ments": 2},
+                                              by_alert={f"Kube{hidden}Pod": 3}, by_cluster={f"prod{hidden}": 3})])
+
+    message = build_digest_message(digest, tenant_name=f"Ac{hidden}me")
+
+    posted = json.dumps(message.as_kwargs(), ensure_ascii=False)
+    assert not HIDDEN_CHARACTERS & set(posted)
+    assert "payments" in posted and "`KubePod`" in posted and "*Acme*" in posted
 
 
 def test_hostile_sizes_still_make_a_valid_message() -> None:

@@ -2,7 +2,8 @@
 
 Blocks are slack_sdk objects until they go on the wire: `SlackMessage.as_kwargs()` is what chat.postMessage and
 chat.update take, with every block as its JSON (building the JSON runs slack_sdk's validation). The helpers
-below take text that is already mrkdwn-ready (escaped, cut to size: see `sre_slack.blocks.text`).
+below take text that is already mrkdwn-ready (escaped, cut to size: see `sre_slack.blocks.text`), except
+`preformatted`, which shows text exactly as given (only hidden characters removed).
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ from slack_sdk.models.blocks import (
     InteractiveElement,
     MarkdownTextObject,
     PlainTextObject,
+    RichTextBlock,
+    RichTextElementParts,
+    RichTextPreformattedElement,
     SectionBlock,
 )
+
+from sre_slack.blocks.text import strip_hidden
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,14 @@ def section(mrkdwn: str, *, block_id: str | None = None, fields: Sequence[str] =
 def context(mrkdwn: str, *, block_id: str | None = None) -> ContextBlock:
     """A context line: one small mrkdwn text."""
     return ContextBlock(block_id=block_id, elements=[MarkdownTextObject(text=mrkdwn)])
+
+
+def preformatted(text: str, *, block_id: str) -> RichTextBlock:
+    """A rich_text block showing `text` as preformatted plain text: Slack parses nothing in it (no mrkdwn, no
+    mentions, no escaping), so copying it gives `text` byte for byte. Hidden characters are removed like from
+    any outside text (`text.strip_hidden`; a caller that must say so compares before and after)."""
+    content = RichTextElementParts.Text(text=strip_hidden(text))
+    return RichTextBlock(block_id=block_id, elements=[RichTextPreformattedElement(elements=[content])])
 
 
 def actions(block_id: str, elements: Sequence[InteractiveElement]) -> ActionsBlock:
