@@ -864,6 +864,17 @@ def test_the_last_guard_sends_a_minimal_message_rather_than_none(
     ]
 
 
+def test_the_minimal_message_still_says_it_was_re_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    oversized = [SectionBlock(text=MarkdownTextObject(text="x" * 100))] * 60
+    monkeypatch.setattr(investigation_module, "_full_blocks", lambda *_args, **_kwargs: oversized)
+
+    message = build(resent=True)
+
+    assert_slack_accepts(message)
+    assert not has_block(message, "root_cause")
+    assert block(message, "resent")["elements"][0]["text"] == "↻ re-sent after a Slack error; an earlier copy may exist"
+
+
 _PIECE = st.one_of(
     st.sampled_from(list("<>&`*_~|!@#\n -:/")),
     st.sampled_from(["&amp;", "<!channel>", "<@U1>", "```", "🔥", "é", "\u200d"]),
