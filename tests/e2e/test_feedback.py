@@ -330,10 +330,39 @@ def test_portal_reads_ratings_and_comments_of_its_own_tenant_only(gateway, insta
     assert (by_user["U0BOB"]["rating"], by_user["U0BOB"]["reason_label"]) == ("needs_improvement",
                                                                               "Missing context")
     assert by_user["U0BOB"]["rated_at"].endswith("Z")
+    assert by_user["U0ALICE"]["previous"] is None and by_user["U0BOB"]["previous"] is None
 
     other = call_http(functions, "GET", "/investigations/inv_01/feedback", tenant="t_other",
                       function="PortalApiFunction")
     assert other.status == 200 and other.json["ratings"] == [] and other.json["total"] == 0
+
+
+def test_changing_away_from_needs_improvement_keeps_the_comment_as_history_only(gateway, installed, slack,
+                                                                                functions):
+    ts = post_investigation(slack)
+    view_id = slack.click(CHANNEL, ts, "feedback_needs_improvement", user_id="U0BOB").opened_view_id
+    slack.submit_view(view_id, {modal.REASON_BLOCK: {modal.REASON_ACTION: "wrong_commands"},
+                                modal.DETAILS_BLOCK: {modal.DETAILS_ACTION: "The rollback needs --to-revision=3"}})
+
+    slack.click(CHANNEL, ts, "feedback_accurate", user_id="U0BOB")
+
+    row = feedback_rows()["U0BOB"]
+    assert row["rating"] == "accurate"
+    assert "reason" not in row and "comment" not in row
+    assert (row["previous_comment_rating"], row["previous_reason"], row["previous_comment"]) == (
+        "needs_improvement", "wrong_commands", "The rollback needs --to-revision=3")
+    assert feedback_line(slack, ts) == "Rated *Accurate* by <@U0BOB>"
+    answer = call_http(functions, "GET", "/investigations/inv_01/feedback", tenant="t_acme",
+                       function="PortalApiFunction")
+    [rating] = answer.json["ratings"]
+    assert (rating["rating"], rating["reason"], rating["reason_label"], rating["comment"]) == (
+        "accurate", None, None, None)
+    previous = rating["previous"]
+    assert {key: previous[key] for key in ("rating", "label", "reason", "reason_label", "comment")} == {
+        "rating": "needs_improvement", "label": "Needs Improvement", "reason": "wrong_commands",
+        "reason_label": "Wrong commands", "comment": "The rollback needs --to-revision=3"}
+    assert previous["commented_at"].endswith("Z")
+    assert answer.json["counts"] == {"accurate": 1, "partially_accurate": 0, "needs_improvement": 0}
 
 
 def test_each_recorded_rating_emits_a_metric_by_rating(functions, installed, slack, capsys):

@@ -78,3 +78,59 @@ def test_summary_names_the_newest_rater(seen):
     store.record_rating("t_acme", seen, user_id="U2", rating="needs_improvement", team_id="T1", now=DAY2)
     summary = store.feedback_summary("t_acme", seen)
     assert (summary.latest_user_id, summary.latest_rating, summary.total) == ("U2", "needs_improvement", 2)
+
+
+def _said(row: store.Rating) -> tuple:
+    return (row.rating, row.reason, row.comment, row.commented_at)
+
+
+def _history(row: store.Rating) -> tuple:
+    return (row.previous_comment_rating, row.previous_reason, row.previous_comment, row.previous_commented_at)
+
+
+def test_a_changed_rating_keeps_what_was_said_with_the_old_one_as_history(seen):
+    store.record_rating("t_acme", seen, user_id="U1", rating="needs_improvement", team_id="T1", now=DAY1)
+    assert store.add_comment("t_acme", seen, "U1", reason="wrong_commands", comment="Needs --to-revision=3")
+    commented_at = store.get_rating("t_acme", seen, "U1").commented_at
+    assert commented_at is not None
+
+    store.record_rating("t_acme", seen, user_id="U1", rating="accurate", team_id="T1", now=DAY2)
+
+    row = store.get_rating("t_acme", seen, "U1")
+    # Nothing was said with Accurate; what was said with Needs Improvement is kept apart, as history.
+    assert _said(row) == ("accurate", None, None, None)
+    assert _history(row) == ("needs_improvement", "wrong_commands", "Needs --to-revision=3", commented_at)
+    assert row.previous_rating == "needs_improvement"
+    item = boto3.client("dynamodb").get_item(TableName=get_settings().table_name,
+                                             Key=to_item(keys.feedback_key("t_acme", seen, "U1")))["Item"]
+    assert {"reason", "comment", "commented_at"}.isdisjoint(item)
+
+
+def test_history_survives_later_changes_that_said_nothing_and_follows_new_words(seen):
+    store.record_rating("t_acme", seen, user_id="U1", rating="needs_improvement", team_id="T1", now=DAY1)
+    store.add_comment("t_acme", seen, "U1", reason="wrong_root_cause", comment="It was the node pool")
+    store.record_rating("t_acme", seen, user_id="U1", rating="accurate", team_id="T1", now=DAY2)
+    store.record_rating("t_acme", seen, user_id="U1", rating="partially_accurate", team_id="T1", now=DAY2)
+
+    row = store.get_rating("t_acme", seen, "U1")
+    assert _said(row)[:3] == ("partially_accurate", None, None)
+    assert _history(row)[:3] == ("needs_improvement", "wrong_root_cause", "It was the node pool")
+    assert row.previous_rating == "accurate"
+
+    store.record_rating("t_acme", seen, user_id="U1", rating="needs_improvement", team_id="T1", now=DAY2)
+    store.add_comment("t_acme", seen, "U1", reason="missing_context", comment=None)
+    store.record_rating("t_acme", seen, user_id="U1", rating="accurate", team_id="T1", now=DAY2)
+
+    assert _history(store.get_rating("t_acme", seen, "U1"))[:3] == ("needs_improvement", "missing_context", None)
+
+
+def test_clicking_the_same_rating_again_keeps_its_comment(seen):
+    store.record_rating("t_acme", seen, user_id="U1", rating="needs_improvement", team_id="T1", now=DAY1)
+    store.add_comment("t_acme", seen, "U1", reason="other", comment="Wrong cluster")
+
+    outcome = store.record_rating("t_acme", seen, user_id="U1", rating="needs_improvement", team_id="T1", now=DAY2)
+
+    assert not outcome.changed
+    row = store.get_rating("t_acme", seen, "U1")
+    assert (row.reason, row.comment) == ("other", "Wrong cluster")
+    assert _history(row) == (None, None, None, None)

@@ -11,7 +11,6 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.slack_response import SlackResponse
 
-from sre_slack.blocks.message import RESENT_NOTICE, SlackMessage, as_resent, context, header
 from sre_slack.domain.delivery_policy import (
     POLICY,
     Call,
@@ -96,13 +95,3 @@ def test_the_resend_backoff_doubles_from_thirty_seconds_to_fifteen_minutes() -> 
 
 def test_unknown_errors_are_transient() -> None:
     assert failure_class("something_new", 200) == FailureClass.TRANSIENT
-
-
-def test_a_resent_message_says_so_under_its_title_once() -> None:
-    message = SlackMessage(text="🔴 [critical] KubePodCrashLooping", blocks=(header("KubePodCrashLooping"),
-                                                                            context("summary")))
-    resent = as_resent(as_resent(message))
-    blocks = resent.as_kwargs()["blocks"]
-    assert [b.get("block_id") for b in blocks] == [None, "resent", None]
-    assert blocks[1]["elements"][0]["text"].endswith("re-sent after a Slack error; an earlier copy may exist")
-    assert RESENT_NOTICE in str(blocks) and resent.text.startswith("[re-sent] ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from sre_slack.blocks.digest import build_digest_message
 from sre_slack.blocks.limits import validate_message
+from sre_slack.blocks.text import HIDDEN_CHARACTERS
 from sre_slack.domain.digest_stats import build_digest
 from tests.digest_examples import REPORT_DAY, busy_day, counts
 
@@ -200,6 +202,18 @@ def test_backtick_in_a_name_does_not_break_inline_code() -> None:
     assert "bad" in text and "name" in text
 
 
+def test_no_directional_or_invisible_character_from_a_name_reaches_slack() -> None:
+    hidden = "".join(sorted(HIDDEN_CHARACTERS))
+    digest = build_digest(REPORT_DAY, [counts(0, total=3, by_namespace={f"pay{hidden}ments": 2},
+                                              by_alert={f"Kube{hidden}Pod": 3}, by_cluster={f"prod{hidden}": 3})])
+
+    message = build_digest_message(digest, tenant_name=f"Ac{hidden}me")
+
+    posted = json.dumps(message.as_kwargs(), ensure_ascii=False)
+    assert not HIDDEN_CHARACTERS & set(posted)
+    assert "payments" in posted and "`KubePod`" in posted and "*Acme*" in posted
+
+
 def test_hostile_sizes_still_make_a_valid_message() -> None:
     long = "x<&>" * 75  # 300 characters, each escape-heavy
     today = counts(
@@ -255,3 +269,15 @@ def test_any_digest_makes_a_valid_escaped_message(
     assert message.text.startswith("Alert digest for 2026-11-26: ")
     for text in texts(message)[1:]:
         assert _raw_brackets_outside_our_links(text) == []
+
+
+def test_a_resent_digest_says_so_under_its_title_and_in_its_notification() -> None:
+    plain = build_digest_message(busy_day(), portal_url="https://portal.example.com/d")
+    message = build_digest_message(busy_day(), portal_url="https://portal.example.com/d", resent=True)
+
+    blocks = message.as_kwargs()["blocks"]
+    assert blocks[1] == {"type": "context", "block_id": "resent", "elements": [
+        {"type": "mrkdwn", "text": "↻ re-sent after a Slack error; an earlier copy may exist"}]}
+    assert blocks[:1] + blocks[2:] == plain.as_kwargs()["blocks"]
+    assert message.text == "[re-sent] " + plain.text
+    assert validate_message(blocks, message.text) == []

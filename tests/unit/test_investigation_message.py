@@ -32,12 +32,17 @@ from sre_slack.blocks.limits import (
 )
 from sre_slack.blocks.message import SlackMessage
 from sre_slack.blocks.text import (
+    HIDDEN_CHARACTERS,
     bullet_list,
     clip,
     code_block,
     escape,
+    inline_code,
+    one_line,
     slack_len,
+    strip_hidden,
     truncate,
+    truncate_plain,
 )
 from sre_slack.contracts.buttons import FeedbackButtonValue
 from sre_slack.contracts.investigation import InvestigationCompleted, parse_investigation_message
@@ -101,6 +106,25 @@ def header_text(message: SlackMessage) -> str:
     return block(message, "title")["text"]["text"]
 
 
+def step_line(message: SlackMessage, index: int) -> str:
+    """The title line of step `index` (with its warnings): a section, or a context line once not needed."""
+    found = block(message, f"action_{index}")
+    return found["text"]["text"] if found["type"] == "section" else found["elements"][0]["text"]
+
+
+def command_shown(message: SlackMessage, index: int) -> str | None:
+    """What copying step `index`'s command gives: the text of its preformatted rich_text, or None."""
+    found = [b for b in wire(message) if b.get("block_id") == f"action_{index}_command"]
+    if not found:
+        return None
+    [rich] = found
+    assert rich["type"] == "rich_text"
+    [preformatted] = rich["elements"]
+    assert preformatted["type"] == "rich_text_preformatted"
+    assert all(element["type"] == "text" and "style" not in element for element in preformatted["elements"])
+    return "".join(element["text"] for element in preformatted["elements"])
+
+
 def assert_slack_accepts(message: SlackMessage) -> None:
     assert validate_message(wire(message), message.text) == []
     # An independent check of the per-field limits: slack_sdk's own block classes.
@@ -131,20 +155,20 @@ def test_the_contract_example_shows_everything_a_responder_needs() -> None:
     resources = block(message, "resources")["text"]["text"]
     assert "*Deployment* payments/api · _2/5 ready_" in resources
     assert "*Pod* payments/api-7f9c4 · _CrashLoopBackOff_" in resources
-    assert "```kubectl describe pod api-7f9c4 -n payments```" in body
-    assert "```kubectl rollout undo deployment/api -n payments```" in body
+    assert command_shown(message, 0) == "kubectl describe pod api-7f9c4 -n payments"
+    assert command_shown(message, 1) == "kubectl rollout undo deployment/api -n payments"
+    assert "kubectl" not in body  # commands are never mrkdwn
     assert_slack_accepts(message)
 
 
-def test_only_the_command_that_changes_the_cluster_is_marked() -> None:
+def test_the_warning_on_a_command_that_changes_the_cluster_comes_before_it_in_the_title() -> None:
     message = build()
-    inspect = block(message, "action_0")["text"]["text"]
-    rollback = block(message, "action_1")["text"]["text"]
+    order = [b.get("block_id") for b in wire(message)]
 
-    assert "Inspect the last termination" in inspect
-    assert "changes the cluster" not in inspect
-    assert "Roll back to the previous revision" in rollback
-    assert "⚠️" in rollback and "changes the cluster" in rollback
+    assert step_line(message, 0) == "*1. Inspect the last termination*"
+    assert step_line(message, 1) == "*2. ⚠️ Changes the cluster · Roll back to the previous revision*"
+    assert order.index("action_1") + 1 == order.index("action_1_command")
+    assert "Changes the cluster" not in step_line(message, 0)
 
 
 def test_sections_read_in_the_order_of_need() -> None:
@@ -377,6 +401,31 @@ def test_empty_analysis_is_said_rather_than_left_blank() -> None:
     assert_slack_accepts(message)
 
 
+def test_a_re_sent_message_says_so_under_the_title() -> None:
+    message = build(resent=True)
+    order = [b.get("block_id") for b in wire(message)]
+
+    assert block(message, "resent")["elements"][0]["text"] == (
+        "↻ re-sent after a Slack error; an earlier copy may exist"
+    )
+    assert order.index("title") < order.index("resent") < order.index("summary")
+    assert_slack_accepts(message)
+
+
+def test_a_re_sent_resolved_test_message_keeps_every_status_line() -> None:
+    document = example()
+    document["test"] = True
+
+    message = build(document, resolved_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC), resent=True)
+
+    assert [b.get("block_id") for b in wire(message)][:5] == ["title", "test_marker", "resolved", "resent", "summary"]
+
+
+def test_a_first_posting_does_not_say_it_was_re_sent() -> None:
+    assert not has_block(build(), "resent")
+    assert "re-sent" not in json.dumps(build().as_kwargs(), ensure_ascii=False)
+
+
 def test_actions_without_commands_and_no_resources_still_render() -> None:
     document = example()
     document["recommended_actions"] = [{"title": "Page the payments on-call"}]
@@ -400,6 +449,146 @@ def test_as_kwargs_is_what_chat_post_message_takes() -> None:
     # Plain JSON, in the message's order: what the Web API client sends.
     assert json.loads(json.dumps(kwargs["blocks"])) == kwargs["blocks"]
     assert [b.get("block_id") for b in kwargs["blocks"]] == [b.block_id for b in message.blocks]
+
+
+# --- commands: what a reader copies is the command ---------------------------------------------------
+
+
+def with_actions(*actions: dict[str, Any], portal: bool = True) -> dict[str, Any]:
+    document = example()
+    document["recommended_actions"] = list(actions)
+    if not portal:
+        del document["portal_url"]
+    return document
+
+
+PORTAL_LINK = "<https://portal.example.com/investigations/inv_01JD4X8Y2Z|the portal>"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo '```' && kubectl get pods `hostname` | grep '<!channel>' && echo \"a & b > c\"",
+        "```\nkubectl get pods\n```",
+        "kubectl get pods -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\\n' | grep -v '^_' | sort | uniq -c",
+        "kubectl get pods -n payments \\\n  --field-selector=status.phase!=Running \\\n  -o wide",
+        "`backticks at both ends`",
+    ],
+    ids=["fences-and-mentions", "fenced", "markup-characters", "multi-line", "backticks-at-the-ends"],
+)
+def test_a_command_is_shown_exactly_as_sent(command: str) -> None:
+    message = build(with_actions({"title": "Look", "command": command}))
+
+    assert command_shown(message, 0) == command
+    assert "\u200b" not in json.dumps(message.as_kwargs())
+    assert_slack_accepts(message)
+
+
+def test_a_command_over_its_cap_is_not_shown_cut_but_pointed_to() -> None:
+    long_command = "kubectl get pods -l " + ",".join(f"app{i}=x" for i in range(200))
+    assert len(long_command) > investigation_module.COMMAND_MAX
+
+    with_portal = build(with_actions({"title": "List them", "command": long_command}))
+    without_portal = build(with_actions({"title": "List them", "command": long_command}, portal=False))
+
+    assert command_shown(with_portal, 0) is None
+    assert step_line(with_portal, 0) == (
+        f"*1. List them*\n_The command is too long to show here — see {PORTAL_LINK}_"
+    )
+    assert command_shown(without_portal, 0) is None
+    assert step_line(without_portal, 0) == "*1. List them*\n_The command is too long to show here — see the portal_"
+    assert_slack_accepts(with_portal)
+    assert_slack_accepts(without_portal)
+
+
+def test_a_too_long_command_that_changes_the_cluster_still_warns_first() -> None:
+    message = build(with_actions({"title": "Clean up", "command": "kubectl delete pod " + "p " * 500}))
+
+    assert step_line(message, 0).startswith("*1. ⚠️ Changes the cluster · Clean up*\n_The command is too long")
+
+
+def test_commands_beyond_the_room_left_say_so_instead_of_being_cut() -> None:
+    document = huge_document()
+    commands = [f"kubectl -n x get pod p{i} -o yaml " + "x" * 700 for i in range(40)]
+    document["recommended_actions"] = [{"title": f"Step {i}", "command": c} for i, c in enumerate(commands)]
+
+    message = build(document)
+
+    assert_slack_accepts(message)
+    shown = [i for i in range(40) if has_block(message, f"action_{i}")]
+    assert shown and len(shown) <= investigation_module.MAX_ACTIONS_SHOWN
+    outcomes = ["shown" if command_shown(message, i) is not None else "too long" for i in shown]
+    assert "shown" in outcomes and "too long" in outcomes
+    for i in shown:
+        if command_shown(message, i) is not None:
+            assert command_shown(message, i) == commands[i]
+        else:
+            assert "The command is too long to show here — see" in step_line(message, i)
+
+
+def test_hidden_characters_removed_from_a_command_are_said() -> None:
+    sent = "kubectl\u200b rollout undo deployment/api\u202e -n payments\u2066"
+
+    message = build(with_actions({"title": "Roll back", "command": sent}))
+
+    assert command_shown(message, 0) == "kubectl rollout undo deployment/api -n payments"
+    assert step_line(message, 0) == (
+        "*1. ⚠️ Changes the cluster · Roll back*\n"
+        f"⚠️ Hidden characters were removed from this command — check it in {PORTAL_LINK} before running it"
+    )
+    assert_slack_accepts(message)
+
+
+def test_a_command_without_hidden_characters_has_no_such_warning() -> None:
+    assert "Hidden characters" not in mrkdwn(build())
+
+
+def test_a_hidden_character_cannot_hide_that_a_command_changes_the_cluster() -> None:
+    message = build(with_actions({"title": "Look", "command": "kubectl de\u200blete pod api"}))
+
+    assert command_shown(message, 0) == "kubectl delete pod api"
+    assert step_line(message, 0).startswith("*1. ⚠️ Changes the cluster · Look*")
+
+
+def test_a_command_of_hidden_characters_only_shows_none_and_says_why() -> None:
+    message = build(with_actions({"title": "Look", "command": "\u200b\u202e"}))
+
+    assert command_shown(message, 0) is None
+    assert "Hidden characters were removed from this command" in step_line(message, 0)
+
+
+def test_once_resolved_a_step_that_changes_the_cluster_reads_as_not_needed_now() -> None:
+    message = build(resolved_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+
+    rollback = block(message, "action_1")
+    assert rollback["type"] == "context"
+    assert rollback["elements"][0]["text"] == (
+        "_Not needed now: the alert is resolved_ · 2. ⚠️ Changes the cluster · Roll back to the previous revision"
+    )
+    assert command_shown(message, 1) == "kubectl rollout undo deployment/api -n payments"
+    # A step that only reads is as useful after the alert as during it.
+    assert step_line(message, 0) == "*1. Inspect the last termination*"
+    assert block(message, "action_0")["type"] == "section"
+    assert_slack_accepts(message)
+
+
+def test_ten_steps_with_commands_stay_within_the_block_count() -> None:
+    document = example()
+    document["recommended_actions"] = [
+        {"title": f"Step {i}", "command": f"kubectl delete pod p{i}"} for i in range(40)
+    ]
+    document["test"] = True
+
+    message = build(
+        document,
+        resolved_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
+        feedback=FeedbackSummary({"accurate": 1}, "U1", "accurate"),
+        resent=True,
+    )
+
+    assert_slack_accepts(message)
+    assert [command_shown(message, i) for i in range(10)] == [f"kubectl delete pod p{i}" for i in range(10)]
+    assert block(message, "actions_more")["elements"][0]["text"].startswith("…and 30 more actions — see ")
 
 
 # --- nothing from outside can ping or link -------------------------------------------------------------
@@ -448,6 +637,105 @@ def test_every_angle_bracket_left_in_mrkdwn_is_one_of_ours() -> None:
 def test_the_header_shows_outside_text_literally() -> None:
     # plain_text is not parsed by Slack: nothing to escape, nothing that could ping.
     assert header_text(build(hostile_document())).startswith("🔴 Alert <!channel>")
+
+
+# --- nothing from outside can hide in the text ---------------------------------------------------------
+
+HIDDEN = "".join(sorted(HIDDEN_CHARACTERS))
+
+
+def laced(text: str) -> str:
+    """`text` with every directional and invisible character between its first two characters and at its end."""
+    return f"{text[:1]}{HIDDEN}{text[1:]}{HIDDEN}"
+
+
+def laced_document() -> dict[str, Any]:
+    document = example()
+    document["cluster"] = laced(document["cluster"])
+    document["workspace"] = laced(document["workspace"])
+    document["confidence"] = laced("high")
+    document["root_cause"] = laced(document["root_cause"])
+    alert = document["alert"]
+    for key in ("name", "namespace", "summary"):
+        alert[key] = laced(alert[key])
+    alert["labels"] = {laced(key): laced(value) for key, value in {**alert["labels"], "team": "payments"}.items()}
+    document["affected_resources"] = [
+        {key: laced(value) for key, value in resource.items()} for resource in document["affected_resources"]
+    ]
+    document["recommended_actions"] = [
+        {key: laced(value) for key, value in action.items()} for action in document["recommended_actions"]
+    ]
+    return document
+
+
+def test_the_hidden_characters_are_the_directional_and_invisible_ones() -> None:
+    expected = {0x00AD, 0x061C, 0x180E, 0xFEFF, *range(0x200B, 0x2010), *range(0x202A, 0x202F)}
+    expected |= {*range(0x2060, 0x2065), *range(0x2066, 0x206A)}
+    assert {ord(char) for char in HIDDEN_CHARACTERS} == expected
+
+
+@pytest.mark.parametrize("resolved", [False, True])
+def test_no_directional_or_invisible_character_reaches_slack(resolved: bool) -> None:
+    message = build(
+        laced_document(),
+        resolved_at=datetime(2026, 11, 27, 9, tzinfo=UTC) if resolved else None,
+        feedback=FeedbackSummary({"accurate": 1}, "U1", "accurate"),
+    )
+
+    posted = json.dumps(message.as_kwargs(), ensure_ascii=False)
+    assert not HIDDEN_CHARACTERS & set(posted)
+    # What was around them is all still there.
+    assert header_text(message).endswith("KubePodCrashLooping")
+    assert "*Cluster*\nproduction-us-east" in block(message, "summary")["fields"][1]["text"]
+    assert "`team=payments`" in block(message, "labels")["elements"][0]["text"]
+    assert command_shown(message, 1) == "kubectl rollout undo deployment/api -n payments"
+    assert "Hidden characters were removed from this command" in step_line(message, 1)
+    assert "🔴 [critical] KubePodCrashLooping on production-us-east/payments: Pod payments/api-7f9c4" in message.text
+    assert_slack_accepts(message)
+
+
+def test_a_right_to_left_override_cannot_flip_text_next_to_a_command() -> None:
+    # "RTL" after U+202E reads "LTR" on screen.
+    document = with_actions({"title": "Check \u202eRTL", "command": "kubectl get pods # \u202eRTL"})
+
+    message = build(document)
+
+    assert step_line(message, 0).startswith("*1. Check RTL*")
+    assert command_shown(message, 0) == "kubectl get pods # RTL"
+
+
+def test_the_hostile_example_event_carries_no_hidden_character_to_slack() -> None:
+    inv = parse_investigation_message((EVENTS / "investigation_hostile.json").read_text())
+    assert isinstance(inv, InvestigationCompleted)
+    assert "\u202e" in inv.alert.name
+
+    for resolved_at in (None, datetime(2026, 11, 28, tzinfo=UTC)):
+        message = build_investigation_message(inv, tenant_id="t_acme", resolved_at=resolved_at)
+        assert not HIDDEN_CHARACTERS & set(json.dumps(message.as_kwargs(), ensure_ascii=False))
+
+
+def test_the_hostile_example_labels_are_whole_chips() -> None:
+    inv = parse_investigation_message((EVENTS / "investigation_hostile.json").read_text())
+    assert isinstance(inv, InvestigationCompleted)
+
+    labels = block(build_investigation_message(inv, tenant_id="t_acme"), "labels")["elements"][0]["text"]
+
+    # Every chip opened is closed (narrower when room is short), and the rest is counted rather than cut.
+    assert re.fullmatch(r"(`[^`\n]+` )+…and \d+ more", labels), labels
+    assert labels.startswith("`label_0000=value-0")
+
+
+def test_labels_are_whole_chips_whatever_the_room() -> None:
+    document = example()
+    document["alert"]["labels"] = {f"key{i}": "v" * (i * 7) for i in range(12)}
+
+    for limit in range(0, 420, 7):
+        [found] = investigation_module._labels_context(document["alert"]["labels"], limit) or [None]
+        if found is None:
+            continue
+        text = found.to_dict()["elements"][0]["text"]
+        assert blocks_char_count(found) <= limit
+        assert re.fullmatch(r"((`key\d+=v*…?`)( |$))*(…and \d+ more)?", text), (limit, text)
 
 
 # --- any size of input fits ----------------------------------------------------------------------------
@@ -576,9 +864,21 @@ def test_the_last_guard_sends_a_minimal_message_rather_than_none(
     ]
 
 
+def test_the_minimal_message_still_says_it_was_re_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    oversized = [SectionBlock(text=MarkdownTextObject(text="x" * 100))] * 60
+    monkeypatch.setattr(investigation_module, "_full_blocks", lambda *_args, **_kwargs: oversized)
+
+    message = build(resent=True)
+
+    assert_slack_accepts(message)
+    assert not has_block(message, "root_cause")
+    assert block(message, "resent")["elements"][0]["text"] == "↻ re-sent after a Slack error; an earlier copy may exist"
+
+
 _PIECE = st.one_of(
     st.sampled_from(list("<>&`*_~|!@#\n -:/")),
     st.sampled_from(["&amp;", "<!channel>", "<@U1>", "```", "🔥", "é", "\u200d"]),
+    st.sampled_from(sorted(HIDDEN_CHARACTERS)),
     st.characters(exclude_categories=("Cs",)),
 )
 _TEXT = st.lists(_PIECE, max_size=80).map("".join)
@@ -645,13 +945,16 @@ def investigations(draw: st.DrawFn) -> InvestigationCompleted:
     counts=st.dictionaries(
         st.sampled_from(["accurate", "partially_accurate", "needs_improvement"]), st.integers(0, 10**6)
     ),
+    resent=st.booleans(),
 )
 def test_any_investigation_yields_a_message_slack_accepts(
-    inv: InvestigationCompleted, resolved_at: datetime | None, counts: dict[str, int]
+    inv: InvestigationCompleted, resolved_at: datetime | None, counts: dict[str, int], resent: bool
 ) -> None:
     feedback = FeedbackSummary(counts, "U0ABC", "needs_improvement") if counts else None
 
-    message = build_investigation_message(inv, tenant_id="t_acme", resolved_at=resolved_at, feedback=feedback)
+    message = build_investigation_message(
+        inv, tenant_id="t_acme", resolved_at=resolved_at, feedback=feedback, resent=resent
+    )
 
     # Steer the search towards the biggest messages, where the budget is tight.
     target(float(blocks_char_count(message.blocks)), label="characters in blocks")
@@ -663,6 +966,17 @@ def test_any_investigation_yields_a_message_slack_accepts(
     ]
     for token in re.findall(r"<[^>]*>", mrkdwn(message)):
         assert token.startswith(("<!date^", "<https://p.example.com/", "<http://localhost:3000/", "<@U0ABC>")), token
+    assert not HIDDEN_CHARACTERS & set(json.dumps(message.as_kwargs(), ensure_ascii=False))
+    assert has_block(message, "resent") is resent
+    for index, action in enumerate(inv.recommended_actions):
+        if not has_block(message, f"action_{index}"):
+            break
+        shown = command_shown(message, index)
+        if shown is not None:  # exactly what was sent, hidden characters aside (and then it says so)
+            assert shown == strip_hidden(action.command or "").strip()
+            assert ("Hidden characters were removed" in step_line(message, index)) is (shown != action.command.strip())
+        elif action.command and strip_hidden(action.command).strip():
+            assert "The command is too long to show here — see" in step_line(message, index)
 
 
 # --- the text helpers ----------------------------------------------------------------------------------
@@ -697,13 +1011,77 @@ def test_truncate_does_not_cut_a_link_we_built() -> None:
     assert truncate(text, 30) == "see…"
 
 
-def test_code_block_survives_backticks_in_the_command() -> None:
-    block_text = code_block("echo ```; kubectl get pods `hostname`", 200)
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("`a` `bbbbbb` c", 8, "`a`…"),
+        ("see *Root cause* now", 12, "see…"),
+        ("x _Full analysis: see <https://p.example/i|the portal>_", 50, "x…"),
+        ("a ```table\nrow 1\nrow 2``` after", 20, "a…"),
+        ("*Root cause* · `pod=api` and more words here", 20, "*Root cause* ·…"),
+        ("~gone~ *and _nested_ runs* too", 20, "~gone~…"),
+    ],
+    ids=["inline-code", "bold", "italic-around-a-link", "code-block", "after-closed-runs", "nested"],
+)
+def test_truncate_never_ends_inside_a_run_it_would_leave_open(text: str, limit: int, expected: str) -> None:
+    assert truncate(text, limit) == expected
 
-    assert block_text.startswith("```") and block_text.endswith("```")
-    inner = block_text[3:-3]
-    assert "```" not in inner
-    assert "`hostname`" in inner
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("5 * 3 = 15, and then some more text", 24, "5 * 3 = 15, and then…"),
+        ("set my_var_name and other_thing now", 30, "set my_var_name and…"),
+        ("a lone ` backtick and more words", 22, "a lone ` backtick and…"),
+        ("*not closed on this line\nmore words here", 30, "*not closed on this line\nmore…"),
+    ],
+    ids=["multiplication", "snake-case", "lone-backtick", "not-closed-on-its-line"],
+)
+def test_truncate_leaves_markers_that_open_nothing_where_they_are(text: str, limit: int, expected: str) -> None:
+    assert truncate(text, limit) == expected
+
+
+_WORD = st.text(alphabet=st.characters(exclude_characters="`*_~\n", exclude_categories=("Cs",)), min_size=1,
+                max_size=12)
+_FORMATTED = st.one_of(
+    _WORD.map(lambda word: inline_code(word, 80)),
+    _WORD.filter(lambda word: word == word.strip()).map(lambda word: f"*{escape(word)}*"),
+    _WORD.filter(lambda word: word == word.strip()).map(lambda word: f"_{escape(word)}_"),
+    _WORD.map(escape),
+    st.sampled_from(["<https://p.example/i|the portal>", "&amp;", "🔥"]),
+)
+
+
+@given(pieces=st.lists(_FORMATTED, max_size=30), limit=st.integers(min_value=0, max_value=300))
+def test_truncate_of_runs_we_opened_leaves_each_whole_or_out(pieces: list[str], limit: int) -> None:
+    text = " ".join(pieces)
+
+    result = truncate(text, limit)
+
+    kept = result.removesuffix("…")
+    assert slack_len(result) <= limit and text.startswith(kept)
+    for marker in "`*_":
+        assert kept.count(marker) % 2 == 0, (marker, kept)
+    assert kept.count("<") == kept.count(">")
+
+
+def test_hidden_characters_go_in_every_helper_outside_text_passes() -> None:
+    raw = "a\u202eb\u200bc\u00add"
+
+    assert strip_hidden(raw) == "abcd"
+    assert escape(f"<{raw}>") == "&lt;abcd&gt;"
+    assert one_line(f" {raw}\n{raw} ") == "abcd abcd"
+    assert truncate_plain(raw, 10) == "abcd"
+    assert clip(raw, 10) == "abcd"
+    assert inline_code(raw, 10) == "`abcd`"
+    assert code_block(raw, 20) == "```abcd```"
+    # Removed before escaping: a hidden character cannot split a mention into something escape misses.
+    assert escape("<\u200b!channel>") == "&lt;!channel&gt;"
+
+
+def test_a_backtick_in_a_code_block_becomes_a_look_alike() -> None:
+    # Code blocks hold the digest's tables; a backtick from a name would close or merge with the fence.
+    assert code_block("``` ns `x` `", 200) == "```ˋˋˋ ns ˋxˋ ˋ```"
 
 
 def test_code_block_fits_its_limit_and_escapes() -> None:

@@ -67,6 +67,13 @@ def _without_portal(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key != "portal_url"}
 
 
+def _with_hidden_characters(document: dict[str, Any]) -> dict[str, Any]:
+    """The rollback step with a right-to-left override and a zero-width space in its title and command."""
+    actions = [dict(action) for action in document["recommended_actions"]]
+    actions[1] = {"title": "Roll back \u202eRTL", "command": "kubectl rollout\u200b undo deployment/api -n payments"}
+    return {**document, "recommended_actions": actions}
+
+
 def _hostile_digest() -> Any:
     long = "x<&>" * 75
     today = counts(0, total=100_000, by_severity={"critical": 40_000, "warning": 60_000},
@@ -105,6 +112,8 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
     ),
     "completed_without_portal": _investigation_case("investigation_completed.json", _without_portal),
     "completed_huge": _investigation_case("investigation_completed.json", _huge, feedback=RATED),
+    "completed_resent": _investigation_case("investigation_completed.json", resent=True),
+    "completed_hidden_characters": _investigation_case("investigation_completed.json", _with_hidden_characters),
     "hostile": _investigation_case("investigation_hostile.json"),
     "hostile_resolved_rated": _investigation_case(
         "investigation_hostile.json", resolved_at=RESOLVED_AT, feedback=RATED
@@ -121,11 +130,28 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
 }
 
 
+# The recording's key order (the comparison ignores it): kept when recording again, so the diff shows changes only.
+_KEY_ORDER = (
+    "type", "block_id", "action_id", "callback_id", "private_metadata", "notify_on_close", "title", "submit",
+    "close", "optional", "label", "element", "multiline", "max_length", "placeholder", "options", "text",
+    "emoji", "url", "value", "fields", "elements", "blocks",
+)  # fmt: skip
+
+
+def _in_recorded_order(node: Any) -> Any:
+    if isinstance(node, dict):
+        rank = {key: index for index, key in enumerate(_KEY_ORDER)}
+        ordered = sorted(node, key=lambda key: rank.get(key, len(rank)))
+        return {key: _in_recorded_order(node[key]) for key in ordered}
+    if isinstance(node, list | tuple):
+        return [_in_recorded_order(value) for value in node]
+    return node
+
+
 def _recorded() -> dict[str, Any]:
     if os.environ.get("UPDATE_WIRE_FORMAT"):
-        RECORDING.write_text(
-            json.dumps({name: render() for name, render in CASES.items()}, ensure_ascii=False, indent=1) + "\n"
-        )
+        cases = {name: _in_recorded_order(json.loads(json.dumps(render()))) for name, render in CASES.items()}
+        RECORDING.write_text(json.dumps(cases, ensure_ascii=False, indent=1) + "\n")
     return json.loads(RECORDING.read_text())
 
 

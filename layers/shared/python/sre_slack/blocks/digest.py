@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import Block, SectionBlock
 
 from sre_slack.blocks import digest_phrases as phrase
 from sre_slack.blocks.limits import SECTION_TEXT_MAX
-from sre_slack.blocks.message import SlackMessage, context, header, section
+from sre_slack.blocks.message import RESENT_TEXT_PREFIX, SlackMessage, context, header, resent_notice, section
 from sre_slack.blocks.text import (
     bullet_list,
     clip_line,
@@ -41,11 +41,13 @@ CATEGORY_CHARS = (SECTION_TEXT_MAX - 100) // 4
 
 
 def build_digest_message(
-    digest: Digest, *, tenant_name: str | None = None, portal_url: str | None = None
+    digest: Digest, *, tenant_name: str | None = None, portal_url: str | None = None, resent: bool = False
 ) -> SlackMessage:
-    """The digest message for one tenant; `portal_url` (our own configuration) adds a link to the portal."""
+    """The digest message for one tenant; `portal_url` (our own configuration) adds a link to the portal;
+    `resent` says it may be a second copy (posted again after an ambiguous Slack answer)."""
     # The title holds no outside text (and a header is plain_text, which Slack does not parse anyway).
-    blocks: list[Block] = [header(phrase.title(digest.day)), context(_about(digest, tenant_name))]
+    blocks: list[Block] = [header(phrase.title(digest.day)), *([resent_notice()] if resent else []),
+                           context(_about(digest, tenant_name))]
 
     if digest.quiet:
         blocks.append(_section(phrase.QUIET))
@@ -68,7 +70,8 @@ def build_digest_message(
         footer.append(link(portal_url, "Open the portal"))
     if footer:
         blocks.append(context(" · ".join(footer)))
-    return SlackMessage(text=phrase.fallback_text(digest), blocks=tuple(blocks))
+    text = phrase.fallback_text(digest)
+    return SlackMessage(text=RESENT_TEXT_PREFIX + text if resent else text, blocks=tuple(blocks))
 
 
 def _about(digest: Digest, tenant_name: str | None) -> str:

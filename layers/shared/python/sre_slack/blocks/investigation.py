@@ -1,14 +1,24 @@
 """The investigation message: what an SRE reads in the channel during an incident, often on a phone.
 
 Reading order is the order of need: what fired and how bad (header, summary, where, when), why (root cause),
-what to do (recommended actions, each command in a code block, the ones that change the cluster marked),
-what is hit (affected resources), then the portal link and the feedback buttons.
+what to do (recommended actions), what is hit (affected resources), then the portal link and the feedback
+buttons.
 
-Any input yields a message Slack accepts. Every text from the engine is escaped and truncated, and the
-sections share one character budget (`limits.BLOCKS_TOTAL_CHARS_BUDGET`) handed out by priority: header,
-summary and the fixed parts first, then the start of the root cause, then actions, then resources, then
-labels. What does not fit ends in "…and N more — see the portal". `validate_message` runs on the result as
-a last guard; should it (or slack_sdk's own validation) ever object, a minimal message (header, summary,
+A recommended step is its title line, then its command. The title line says first what a reader must know
+before running anything: "⚠️ Changes the cluster" for a command that may (`domain.commands.is_mutating`), and,
+once the alert is resolved, that such a step is not needed now (the line is then a greyed context line). The
+command is a rich_text block holding it as plain text in a `rich_text_preformatted` element: nothing is
+escaped or inserted, so copying it gives exactly the command. A command is never shown cut: one too long for
+its cap or for the room left says so and points to the portal. Hidden characters (`text.HIDDEN_CHARACTERS`)
+are removed from it like from every outside text; when any were, the step warns that what it shows is not
+exactly what the engine sent.
+
+Any input yields a message Slack accepts. Every text from the engine is cleaned of hidden characters,
+escaped and truncated; lists are built item by item (no chip or line is cut); and the sections share one
+character budget (`limits.BLOCKS_TOTAL_CHARS_BUDGET`, rich_text blocks included) handed out by priority:
+header, summary and the fixed parts first, then the start of the root cause, then actions, then resources,
+then labels. What does not fit ends in "…and N more — see the portal". `validate_message` runs on the result
+as a last guard; should it (or slack_sdk's own validation) ever object, a minimal message (header, summary,
 buttons) is sent instead of none. The pieces (`title_block`, `summary_block`, `closing_blocks`, ...) are
 slack_sdk blocks that a shorter message, such as a thread reply, can be made of.
 """
@@ -37,29 +47,46 @@ from sre_slack.blocks.limits import (
     blocks_char_count,
     validate_message,
 )
-from sre_slack.blocks.message import SlackMessage, actions, button, context, header, section
+from sre_slack.blocks.message import (
+    RESENT_TEXT_PREFIX,
+    SlackMessage,
+    actions,
+    button,
+    context,
+    header,
+    preformatted,
+    resent_notice,
+    section,
+)
 from sre_slack.blocks.text import (
     bullet_list,
     clip,
     clip_line,
-    code_block,
     escape,
     inline_code,
     link,
     one_line,
     slack_date,
     slack_len,
+    strip_hidden,
     truncate,
     truncate_plain,
 )
 from sre_slack.contracts.buttons import FeedbackButtonValue
-from sre_slack.contracts.investigation import AffectedResource, InvestigationCompleted
+from sre_slack.contracts.investigation import AffectedResource, InvestigationCompleted, RecommendedAction
 from sre_slack.domain.commands import is_mutating
 
 SEVERITY_EMOJI = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 TEST_HEADER_PREFIX = "🧪 TEST · "
 TEST_NOTICE = "🧪 This is a test from Test Integration"
-MUTATING_MARK = "⚠️ _changes the cluster — review before running_"
+# Worded as CONTRACT.md has it: the message may be a second copy of one Slack posted after an ambiguous answer.
+# Before the title of a step whose command may change the cluster.
+MUTATING_WARNING = "⚠️ Changes the cluster"
+# Leads the (greyed) title line of such a step once the alert is resolved.
+NOT_NEEDED_NOW = "Not needed now: the alert is resolved"
+HIDDEN_REMOVED_WARNING = "⚠️ Hidden characters were removed from this command — check it in {portal} before running it"
+TOO_LONG_NOTICE = "_The command is too long to show here — see {portal}_"
+UNTITLED_STEP = "(untitled step)"
 PORTAL_BLOCK_ID = "portal"
 PORTAL_ACTION_ID = "open_portal"
 PORTAL_BUTTON_TEXT = "View in portal"
@@ -71,11 +98,16 @@ FIELD_VALUE_MAX = 150
 ROOT_CAUSE_MAX = SECTION_TEXT_MAX - 100
 COMMAND_MAX = 800
 ACTION_TITLE_MAX = 200
+# A step's title is shortened to fit the room left, but not below this (or its whole length when shorter).
+ACTION_TITLE_MIN = 40
 MAX_ACTIONS_SHOWN = 10
 RESOURCES_MAX = 2500
 MAX_RESOURCES_SHOWN = 25
 LABELS_MAX = 400
 MAX_LABELS_SHOWN = 8
+# A label chip shows `key=value` in at most this many characters, and is not worth showing in fewer.
+LABEL_WIDTH = 80
+LABEL_WIDTH_MIN = 12
 # Characters kept back for later sections while earlier ones take theirs, so none is starved entirely.
 RESERVE_AFTER_ROOT_CAUSE = 2500
 RESERVE_AFTER_ACTIONS = 1200
@@ -95,21 +127,28 @@ def build_investigation_message(
     tenant_id: str,
     resolved_at: datetime | None = None,
     feedback: FeedbackSummary | None = None,
+    resent: bool = False,
 ) -> SlackMessage:
-    """Render an investigation (resolved or not, with the feedback so far) as a message Slack accepts."""
+    """Render an investigation (resolved or not, with the feedback so far) as a message Slack accepts.
+
+    `resent`: this message is posted again after an ambiguous Slack answer (the first attempt may have been
+    posted too); it then says so near the top (CONTRACT.md's re-sent line), and in its notification text.
+    """
     try:
         target = FeedbackButtonValue(tenant_id=tenant_id, investigation_id=inv.investigation_id)
     except ValidationError as exc:
         # The tenant goes into every button value; it comes from our own store, so this is a bug, not input.
         raise ValueError(f"the buttons cannot name this investigation: {exc}") from exc
     text = fallback_text(inv, resolved=resolved_at is not None)
+    if resent:
+        text = truncate(RESENT_TEXT_PREFIX + text, FALLBACK_TEXT_MAX)
     try:
-        blocks = _full_blocks(inv, target, resolved_at=resolved_at, feedback=feedback)
+        blocks = _full_blocks(inv, target, resolved_at=resolved_at, feedback=feedback, resent=resent)
         problems = validate_message(blocks, text)
     except SlackObjectFormationError as exc:  # slack_sdk refused a block while the budget was counted
         problems = [str(exc)]
     if problems:
-        blocks = _minimal_blocks(inv, target, resolved_at=resolved_at, feedback=feedback)
+        blocks = _minimal_blocks(inv, target, resolved_at=resolved_at, feedback=feedback, resent=resent)
         problems = validate_message(blocks, text)
         if problems:
             raise ValueError("investigation message breaks Slack limits: " + "; ".join(problems[:5]))
@@ -141,11 +180,15 @@ def title_block(inv: InvestigationCompleted, *, resolved: bool) -> HeaderBlock:
     return header(truncate_plain(prefix + one_line(inv.alert.name), HEADER_TEXT_MAX), block_id="title")
 
 
-def status_blocks(inv: InvestigationCompleted, *, resolved_at: datetime | None) -> list[ContextBlock]:
-    """The context lines under the title: that it is a test, and when it was resolved."""
+def status_blocks(
+    inv: InvestigationCompleted, *, resolved_at: datetime | None, resent: bool = False
+) -> list[ContextBlock]:
+    """The context lines under the title: that it is a test, when it was resolved, that it is a re-sent copy."""
     lines = [context(TEST_NOTICE, block_id="test_marker")] if inv.test else []
     if resolved_at is not None:
         lines.append(context(f"✅ Resolved at {slack_date(resolved_at)}", block_id="resolved"))
+    if resent:
+        lines.append(resent_notice())
     return lines
 
 
@@ -194,11 +237,12 @@ def _full_blocks(
     *,
     resolved_at: datetime | None,
     feedback: FeedbackSummary | None,
+    resent: bool,
 ) -> list[Block]:
-    portal_more = _portal_more(inv.portal_url)
+    portal = _portal(inv.portal_url)
     head: list[Block] = [
         title_block(inv, resolved=resolved_at is not None),
-        *status_blocks(inv, resolved_at=resolved_at),
+        *status_blocks(inv, resolved_at=resolved_at, resent=resent),
         summary_block(inv),
     ]
     tail = closing_blocks(inv, target, feedback)
@@ -209,13 +253,13 @@ def _full_blocks(
     # them, so room for the longest line is kept even before anyone has rated.
     remaining -= max(0, FEEDBACK_LINE_RESERVE - blocks_char_count(feedback_line))
 
-    root_cause = _root_cause_section(inv, min(ROOT_CAUSE_MAX, remaining - RESERVE_AFTER_ROOT_CAUSE), portal_more)
+    root_cause = _root_cause_section(inv, min(ROOT_CAUSE_MAX, remaining - RESERVE_AFTER_ROOT_CAUSE), portal)
     remaining -= blocks_char_count(root_cause)
 
-    action_blocks = _action_blocks(inv, remaining - RESERVE_AFTER_ACTIONS, portal_more)
+    action_blocks = _action_blocks(inv, remaining - RESERVE_AFTER_ACTIONS, portal, resolved=resolved_at is not None)
     remaining -= blocks_char_count(action_blocks)
 
-    resources = _resources_section(inv.affected_resources, min(RESOURCES_MAX, remaining), portal_more)
+    resources = _resources_section(inv.affected_resources, min(RESOURCES_MAX, remaining), portal)
     remaining -= blocks_char_count(resources)
 
     labels = _labels_context(inv.alert.labels, min(LABELS_MAX, remaining))
@@ -228,18 +272,19 @@ def _minimal_blocks(
     *,
     resolved_at: datetime | None,
     feedback: FeedbackSummary | None,
+    resent: bool,
 ) -> list[Block]:
-    test_marker = status_blocks(inv, resolved_at=None)
+    status = status_blocks(inv, resolved_at=None, resent=resent)
     short_summary = section(clip(inv.alert.summary, 500) or NO_SUMMARY, block_id="summary")
     return [
         title_block(inv, resolved=resolved_at is not None),
-        *test_marker,
+        *status,
         short_summary,
         *closing_blocks(inv, target, feedback),
     ]
 
 
-def _root_cause_section(inv: InvestigationCompleted, limit: int, portal_more: str) -> list[Block]:
+def _root_cause_section(inv: InvestigationCompleted, limit: int, portal: str) -> list[Block]:
     heading = "*Root cause*"
     if inv.confidence and inv.confidence.strip():
         heading += f" · confidence: _{clip_line(inv.confidence, 40)}_"
@@ -248,7 +293,7 @@ def _root_cause_section(inv: InvestigationCompleted, limit: int, portal_more: st
     if not body:
         body = "_The investigation did not report a root cause._"
     elif slack_len(body) > room:
-        note = f"_Full analysis: {portal_more}_"
+        note = f"_Full analysis: see {portal}_"
         body = truncate(body, room - slack_len(note) - 1) + "\n" + note
     body = truncate(body, room)
     if not body:
@@ -256,28 +301,28 @@ def _root_cause_section(inv: InvestigationCompleted, limit: int, portal_more: st
     return [section(f"{heading}\n{body}", block_id="root_cause")]
 
 
-def _action_blocks(inv: InvestigationCompleted, limit: int, portal_more: str) -> list[Block]:
+def _action_blocks(inv: InvestigationCompleted, limit: int, portal: str, *, resolved: bool) -> list[Block]:
     recommended = inv.recommended_actions
     if not recommended:
         return []
 
     def more_line(hidden: int) -> ContextBlock:
         noun = "action" if hidden == 1 else "actions"
-        return context(f"…and {hidden} more {noun} — {portal_more}", block_id="actions_more")
+        return context(f"…and {hidden} more {noun} — see {portal}", block_id="actions_more")
 
     heading = section("*Recommended actions*", block_id="actions_heading")
     blocks: list[Block] = [heading]
     used = blocks_char_count(heading)
+    shown = 0
     for index, action in enumerate(recommended[:MAX_ACTIONS_SHOWN]):
         hidden_after = len(recommended) - index - 1
         reserve = blocks_char_count(more_line(hidden_after)) if hidden_after else 0
-        room = min(SECTION_TEXT_MAX, limit - used - reserve - _block_overhead(f"action_{index}"))
-        if room < ACTION_MIN:
+        step = _step_blocks(index, action, limit - used - reserve, portal, resolved=resolved)
+        if not step:
             break
-        block = section(_action_text(index + 1, action.title, action.command, room), block_id=f"action_{index}")
-        blocks.append(block)
-        used += blocks_char_count(block)
-    shown = len(blocks) - 1
+        blocks += step
+        used += blocks_char_count(step)
+        shown += 1
     if shown == 0:
         return []
     if shown < len(recommended):
@@ -285,19 +330,52 @@ def _action_blocks(inv: InvestigationCompleted, limit: int, portal_more: str) ->
     return blocks
 
 
-def _action_text(number: int, title: str, command: str | None, limit: int) -> str:
-    head = f"*{number}. {clip_line(title, ACTION_TITLE_MAX)}*"
-    if not command or not command.strip():
-        return truncate(head, limit)
-    mark = f"\n{MUTATING_MARK}" if is_mutating(command) else ""
-    room = min(COMMAND_MAX, limit - slack_len(head) - slack_len(mark) - 1)
-    block = code_block(command.strip(), room)
-    if not block:
-        return truncate(head + mark, limit)
-    return f"{head}\n{block}{mark}"
+def _step_blocks(index: int, action: RecommendedAction, room: int, portal: str, *, resolved: bool) -> list[Block]:
+    """One recommended step in at most `room` (the whole-message count): its title line (warnings first), then
+    its command as sent, or why it is not shown; [] when not even the title line fits."""
+    if room < ACTION_MIN:
+        return []
+    sent = (action.command or "").strip()
+    command = strip_hidden(sent).strip()
+    altered = command != sent
+    mutating = bool(sent) and (is_mutating(sent) or is_mutating(command))
+    lead = f"{index + 1}. " + (f"{MUTATING_WARNING} · " if mutating else "")
+    hidden_warning = [HIDDEN_REMOVED_WARNING.format(portal=portal)] if altered else []
+    # What to show, best first: the command (with its warning), else that it is too long, and where to see it.
+    variants: list[tuple[list[str], str | None]] = []
+    if command and slack_len(command) <= COMMAND_MAX:
+        variants.append((hidden_warning, command))
+    if command:
+        variants += [([TOO_LONG_NOTICE.format(portal=where)], None) for where in dict.fromkeys([portal, "the portal"])]
+    else:
+        variants.append((hidden_warning, None))
+    for notes, shown in variants:
+        blocks = _fitted_step(f"action_{index}", lead, action.title, notes, shown, room, dimmed=mutating and resolved)
+        if blocks:
+            return blocks
+    return []
 
 
-def _resources_section(resources: Sequence[AffectedResource], limit: int, portal_more: str) -> list[Block]:
+def _fitted_step(
+    block_id: str, lead: str, title: str, notes: list[str], command: str | None, room: int, *, dimmed: bool
+) -> list[Block]:
+    """The step's blocks with its title shortened to fit `room`; [] if even ACTION_TITLE_MIN does not fit."""
+
+    def title_line(title_text: str) -> Block:
+        if dimmed:
+            return context("\n".join([f"_{NOT_NEEDED_NOW}_ · {lead}{title_text}", *notes]), block_id=block_id)
+        return section("\n".join([f"*{lead}{title_text}*", *notes]), block_id=block_id)
+
+    command_blocks = [preformatted(command, block_id=f"{block_id}_command")] if command else []
+    title_room = min(ACTION_TITLE_MAX, room - blocks_char_count([title_line(""), *command_blocks]))
+    whole = clip_line(title, ACTION_TITLE_MAX) or UNTITLED_STEP
+    if title_room < min(ACTION_TITLE_MIN, slack_len(whole)):
+        return []
+    shown = whole if slack_len(whole) <= title_room else clip_line(title, title_room)
+    return [title_line(shown), *command_blocks]
+
+
+def _resources_section(resources: Sequence[AffectedResource], limit: int, portal: str) -> list[Block]:
     if not resources:
         return []
     heading = "*Affected resources*"
@@ -305,7 +383,7 @@ def _resources_section(resources: Sequence[AffectedResource], limit: int, portal
     if room <= 0:
         return []
     items = [_resource_line(resource) for resource in resources[:MAX_RESOURCES_SHOWN]]
-    listing, _ = bullet_list(items, room, lambda hidden: f"…and {hidden} more — {portal_more}", total=len(resources))
+    listing, _ = bullet_list(items, room, lambda hidden: f"…and {hidden} more — see {portal}", total=len(resources))
     if not listing:
         return []
     return [section(f"{heading}\n{listing}", block_id="resources")]
@@ -326,22 +404,29 @@ def _labels_context(labels: dict[str, str], limit: int) -> list[Block]:
     if not shown:
         return []
     room = limit - blocks_char_count(context("", block_id="labels"))
-    items = [inline_code(f"{key}={value}", 80) for key, value in shown[:MAX_LABELS_SHOWN]]
-    hidden = len(shown) - len(items)
-    text = truncate(" ".join(items) + (f" …and {hidden} more" if hidden else ""), room)
+
+    def more(hidden: int) -> str:
+        return f"…and {hidden} more"
+
+    # Chip by chip, each whole (a cut inside one would leave its code span open); when room is short the
+    # chips are made narrower, so that at least one fits beside the count of the others.
+    width = min(LABEL_WIDTH, room - 2 - (slack_len(more(len(shown))) + 1 if len(shown) > 1 else 0))
+    chips = [inline_code(f"{key}={value}", width) for key, value in shown[:MAX_LABELS_SHOWN]]
+    if width < LABEL_WIDTH_MIN:
+        chips = []
+    text, _ = bullet_list(chips, room, more, total=len(shown), bullet="", separator=" ")
     if not text:
         return []
     return [context(text, block_id="labels")]
 
 
-
-def _portal_more(portal_url: str | None) -> str:
+def _portal(portal_url: str | None) -> str:
+    """"the portal", linked unless there is no URL or it is too long to repeat in every mention."""
     if portal_url and len(portal_url) <= PORTAL_LINK_INLINE_MAX:
-        return f"see {link(portal_url, 'the portal')}"
-    return "see the portal"
+        return link(portal_url, "the portal")
+    return "the portal"
 
 
 def _block_overhead(block_id: str) -> int:
     """What a one-text section costs in the total count besides its text."""
     return blocks_char_count(section("", block_id=block_id))
-

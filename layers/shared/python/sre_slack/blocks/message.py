@@ -2,7 +2,8 @@
 
 Blocks are slack_sdk objects until they go on the wire: `SlackMessage.as_kwargs()` is what chat.postMessage and
 chat.update take, with every block as its JSON (building the JSON runs slack_sdk's validation). The helpers
-below take text that is already mrkdwn-ready (escaped, cut to size: see `sre_slack.blocks.text`).
+below take text that is already mrkdwn-ready (escaped, cut to size: see `sre_slack.blocks.text`), except
+`preformatted`, which shows text exactly as given (only hidden characters removed).
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ from slack_sdk.models.blocks import (
     InteractiveElement,
     MarkdownTextObject,
     PlainTextObject,
+    RichTextBlock,
+    RichTextElementParts,
+    RichTextPreformattedElement,
     SectionBlock,
 )
+
+from sre_slack.blocks.text import strip_hidden
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,14 @@ def context(mrkdwn: str, *, block_id: str | None = None) -> ContextBlock:
     return ContextBlock(block_id=block_id, elements=[MarkdownTextObject(text=mrkdwn)])
 
 
+def preformatted(text: str, *, block_id: str) -> RichTextBlock:
+    """A rich_text block showing `text` as preformatted plain text: Slack parses nothing in it (no mrkdwn, no
+    mentions, no escaping), so copying it gives `text` byte for byte. Hidden characters are removed like from
+    any outside text (`text.strip_hidden`; a caller that must say so compares before and after)."""
+    content = RichTextElementParts.Text(text=strip_hidden(text))
+    return RichTextBlock(block_id=block_id, elements=[RichTextPreformattedElement(elements=[content])])
+
+
 def actions(block_id: str, elements: Sequence[InteractiveElement]) -> ActionsBlock:
     """A row of buttons (or other interactive elements) that Slack reports clicks on by `block_id`."""
     return ActionsBlock(block_id=block_id, elements=list(elements))
@@ -69,18 +83,13 @@ def plain(text: str) -> PlainTextObject:
     return PlainTextObject(text=text, emoji=True)
 
 
+# CONTRACT.md: a message re-sent after an ambiguous Slack answer says so (Slack may show an earlier copy).
 RESENT_NOTICE = "↻ re-sent after a Slack error; an earlier copy may exist"
 RESENT_BLOCK_ID = "resent"
+RESENT_TEXT_PREFIX = "[re-sent] "
 
 
-def as_resent(message: SlackMessage) -> SlackMessage:
-    """The message with the contract's re-sent line right under its title: Slack may already show a copy of it from
-    an attempt whose answer was lost, and a reader must be able to tell a possible duplicate from a new alert."""
-    if any(_block_id(block) == RESENT_BLOCK_ID for block in message.blocks):
-        return message
-    notice = context(RESENT_NOTICE, block_id=RESENT_BLOCK_ID)
-    return SlackMessage(text=f"[re-sent] {message.text}", blocks=(*message.blocks[:1], notice, *message.blocks[1:]))
-
-
-def _block_id(block: Block | dict[str, Any]) -> str | None:
-    return block.get("block_id") if isinstance(block, dict) else block.block_id
+def resent_notice() -> ContextBlock:
+    """The context line of a re-sent message; each message builder places it among its status lines, inside its
+    own size budget (so a message at Slack's limits still fits once labelled)."""
+    return context(RESENT_NOTICE, block_id=RESENT_BLOCK_ID)

@@ -124,6 +124,19 @@ class SlackSession:
 MessageFor = Callable[[Job], SlackMessage]
 
 
+def labelled_when_resent(build: Callable[[bool], SlackMessage]) -> MessageFor:
+    """Each job's message: `build(resent)` with the re-sent line for a job that may post a second copy
+    (CONTRACT.md), built once per variant."""
+    built: dict[bool, SlackMessage] = {}
+
+    def message(job: Job) -> SlackMessage:
+        if job.resend not in built:
+            built[job.resend] = build(job.resend)
+        return built[job.resend]
+
+    return message
+
+
 def run_jobs(session: SlackSession, jobs: Sequence[Job], message: MessageFor, deadline: Deadline, *,
              rendered: str | None = None, recovered: Callable[[str], bool] = lambda _c: False,
              what: str = "message", parallel: bool = True) -> list[JobResult]:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pydantic import ValidationError
 
 from sre_slack.blocks.digest import build_digest_message
-from sre_slack.blocks.message import SlackMessage, as_resent
+from sre_slack.blocks.message import SlackMessage
 from sre_slack.contracts.digest import DigestJob
 from sre_slack.contracts.lambda_events import QueueRecord
 from sre_slack.contracts.settings import get_settings
@@ -105,8 +105,9 @@ def post_digest(job: DigestJob, deadline: Deadline) -> tuple[DigestRun, RecordOu
     if not postable:
         return _skip(run, "all_digest_channels_failing")
 
-    run.digest = build_digest(day, read_day_counts(tenant, day))
-    run.message = build_digest_message(run.digest, portal_url=get_settings().portal_url or None)
+    digest = run.digest = build_digest(day, read_day_counts(tenant, day))
+    portal_url = get_settings().portal_url or None
+    run.message = build_digest_message(digest, portal_url=portal_url)
     jobs: list[Job] = []
     waiting: list[str] = []
     for channel in postable:
@@ -126,10 +127,10 @@ def post_digest(job: DigestJob, deadline: Deadline) -> tuple[DigestRun, RecordOu
         else:
             run.channels[channel] = f"skipped: {status}: {current.reason if current else ''}"
 
-    message = run.message
-    results = delivery.run_jobs(SlackSession(tenant, installation), jobs,
-                                lambda job: as_resent(message) if job.resend else message, deadline,
-                                what="digest", parallel=False)
+    messages = delivery.labelled_when_resent(
+        lambda resent: build_digest_message(digest, portal_url=portal_url, resent=resent))
+    results = delivery.run_jobs(SlackSession(tenant, installation), jobs, messages, deadline, what="digest",
+                                parallel=False)
     for result in results:
         run.channels[result.job.channel] = str(result.result.outcome)
     return run, delivery.record_outcome(results, waiting=waiting, in_flight_retry_seconds=IN_FLIGHT_RETRY_SECONDS)

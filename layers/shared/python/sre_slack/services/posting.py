@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from sre_slack.blocks.investigation import build_investigation_message
-from sre_slack.blocks.message import SlackMessage, as_resent
+from sre_slack.blocks.message import SlackMessage
 from sre_slack.contracts.investigation import (
     AlertResolved,
     InvalidMessage,
@@ -108,11 +108,11 @@ def plan_deliveries(config: TenantConfig, inv: InvestigationCompleted) -> list[I
     return plan
 
 
-def render(stored: StoredInvestigation, feedback: list[Rating] | None) -> SlackMessage:
+def render(stored: StoredInvestigation, feedback: list[Rating] | None, *, resent: bool = False) -> SlackMessage:
     """The message exactly as posting renders it, with the stored ratings (if any) in its feedback line."""
     return build_investigation_message(stored.investigation, tenant_id=stored.tenant_id,
                                        resolved_at=stored.resolved_at,
-                                       feedback=summarize(feedback) if feedback else None)
+                                       feedback=summarize(feedback) if feedback else None, resent=resent)
 
 
 class _Run:
@@ -202,10 +202,9 @@ class _Run:
 
     def _run(self, config: TenantConfig, stored: StoredInvestigation, jobs: list[Job], feedback: list[Rating] | None,
              waiting: list[str] | None = None) -> RecordOutcome:
-        message = render(stored, feedback)
         session = SlackSession(config.tenant_id, config.installation)
-        results = delivery.run_jobs(session, jobs, lambda job: as_resent(message) if job.resend else message,
-                                    self.deadline, rendered=stored.render_version,
+        messages = delivery.labelled_when_resent(lambda resent: render(stored, feedback, resent=resent))
+        results = delivery.run_jobs(session, jobs, messages, self.deadline, rendered=stored.render_version,
                                     recovered=lambda channel: channel in config.channel_health,
                                     what="investigation")
         return delivery.record_outcome(results, waiting=waiting or (), in_flight_retry_seconds=IN_FLIGHT_RETRY_SECONDS)

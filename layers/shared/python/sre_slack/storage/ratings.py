@@ -9,6 +9,13 @@ Row: `TENANT#<t>#INV#<i>` / `FEEDBACK#<user>`. A click writes in ONE `TransactWr
 - a condition check that the investigation was posted (its `SEEN` marker exists): a click naming an unknown
   investigation writes nothing.
 Clicking the rating one already gave changes nothing at all.
+
+What a rater said (the Needs Improvement modal's `reason` and `comment`) belongs to the rating it was said
+with. A change of rating clears `reason`, `comment` and `commented_at` and keeps them as history in
+`previous_reason`, `previous_comment`, `previous_commented_at`, with `previous_comment_rating` the rating
+they were said with: the last words said with an earlier rating, carried on through later changes that
+said nothing (Needs Improvement with a comment, then Accurate, then Partially Accurate still shows the
+comment, as said with Needs Improvement).
 """
 
 from __future__ import annotations
@@ -48,6 +55,16 @@ class Rating:
     reason: str | None = None
     comment: str | None = None
     commented_at: int | None = None
+    # The last reason and comment said with an earlier rating (`previous_comment_rating`); see the module.
+    previous_reason: str | None = None
+    previous_comment: str | None = None
+    previous_commented_at: int | None = None
+    previous_comment_rating: str | None = None
+
+    @property
+    def said_something(self) -> bool:
+        """Whether a reason or comment goes with the current rating."""
+        return self.reason is not None or self.comment is not None
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> Rating:
@@ -97,6 +114,8 @@ def record_rating(tenant_id: str, investigation_id: str, *, user_id: str, rating
 def _next_row(existing: Rating | None, tenant_id: str, investigation_id: str, *, user_id: str, rating: str,
               team_id: str, user_name: str | None, channel_id: str | None, message_ts: str | None,
               day: date | None, at: int) -> Rating:
+    """The row after a new or changed rating: nothing said with it yet; what was said before kept as history."""
+    history = _history(existing)
     return Rating(
         tenant_id=tenant_id, investigation_id=investigation_id, user_id=user_id, rating=rating, team_id=team_id,
         rated_at=at, first_rated_at=existing.first_rated_at if existing else at,
@@ -106,10 +125,20 @@ def _next_row(existing: Rating | None, tenant_id: str, investigation_id: str, *,
         counted_day=day.isoformat() if day else None,
         previous_rating=existing.rating if existing else None,
         changes=existing.changes + 1 if existing else 0,
-        reason=existing.reason if existing else None,
-        comment=existing.comment if existing else None,
-        commented_at=existing.commented_at if existing else None,
+        **history,
     )
+
+
+def _history(existing: Rating | None) -> dict[str, Any]:
+    """The previous_* fields of the next row: what `existing` said with its rating, else its own history."""
+    if existing is None:
+        return {}
+    if existing.said_something:
+        return {"previous_reason": existing.reason, "previous_comment": existing.comment,
+                "previous_commented_at": existing.commented_at, "previous_comment_rating": existing.rating}
+    return {"previous_reason": existing.previous_reason, "previous_comment": existing.previous_comment,
+            "previous_commented_at": existing.previous_commented_at,
+            "previous_comment_rating": existing.previous_comment_rating}
 
 
 def _transaction(existing: Rating | None, stored: Rating) -> list[dict[str, Any]]:
