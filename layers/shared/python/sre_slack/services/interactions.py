@@ -18,7 +18,12 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from sre_slack.blocks import modal
-from sre_slack.blocks.feedback_line import rating_for_action_id, with_feedback_line
+from sre_slack.blocks.feedback_line import (
+    rating_for_action_id,
+    render_feedback_line,
+    shown_feedback_line,
+    with_feedback_line,
+)
 from sre_slack.blocks.message import SlackMessage
 from sre_slack.contracts.buttons import FeedbackButtonValue, ModalContext
 from sre_slack.contracts.slack_payloads import (
@@ -135,12 +140,19 @@ def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retr
                 previous_rating=outcome.previous, user_id=payload.user.id)
     if outcome.changed:
         _emit_metric(rating)
-    # A double click changes nothing; a Slack retry may follow an attempt that wrote but never updated.
-    if not (outcome.changed or retry) or not channel_id or not message_ts or payload.message is None:
+    if not channel_id or not message_ts or payload.message is None:
         return
+    # A click that changes nothing (a double click, a second try) updates the line only if it is behind what is
+    # stored (an earlier update failed); a Slack retry may follow an attempt that wrote but never updated.
+    showing = None if outcome.changed or retry else shown_feedback_line(payload.message.blocks)
     token = token or _token(installation)
-    if token is not None:
-        _show_ratings(token, tenant_id, investigation_id, channel_id, message_ts, payload.message, outcome.rating)
+    if token is None:
+        return
+    try:
+        _show_ratings(token, tenant_id, investigation_id, channel_id, message_ts, payload.message, outcome.rating,
+                      showing=showing)
+    except Exception:  # the rating is stored: the line catches up with the next click on this message
+        logger.exception("feedback line not updated", investigation_id=investigation_id)
 
 
 def _tell_rater(response_url: str | None, text: str) -> None:
@@ -181,16 +193,17 @@ _SHOW_RATINGS_ROUNDS = 3
 
 
 def _show_ratings(token: str, tenant_id: str, investigation_id: str, channel_id: str, message_ts: str,
-                  message: PayloadMessage, latest: ratings.Rating) -> None:
-    """Update the feedback line, then read the ratings again: a click stored while this update was on its way
-    (someone else rating at the same moment) would otherwise leave the line short of it, as chat.update has no
-    compare-and-set. The last update to land is then one made after every rating it must show was stored."""
-    shown: FeedbackSummary | None = None
+                  message: PayloadMessage, latest: ratings.Rating, *, showing: str | None) -> None:
+    """Bring the feedback line up to what is stored (`showing`: the line the message has now, None to update in
+    any case), then read the ratings again: a click stored while this update was on its way (someone else rating
+    at the same moment) would otherwise leave the line short of it, as chat.update has no compare-and-set. The
+    last update to land is then one made after every rating it must show was stored."""
     for _round in range(_SHOW_RATINGS_ROUNDS):
         summary = ratings.summarize(ratings.list_ratings(tenant_id, investigation_id), latest=latest)
-        if summary == shown or not _update_message(token, channel_id, message_ts, message, summary):
+        line = render_feedback_line(summary)
+        if line == showing or not _update_message(token, channel_id, message_ts, message, summary):
             return
-        shown = summary
+        showing = line
 
 
 def _update_message(token: str, channel_id: str, message_ts: str, message: PayloadMessage,
