@@ -21,12 +21,15 @@ SOURCE = "ai-sre.slack"
 Rating = Literal["accurate", "partially_accurate", "needs_improvement"]
 
 
-def _open_object(schema: dict[str, Any]) -> None:
+def _published_schema(schema: dict[str, Any]) -> None:
     # extra="forbid" guards the publisher; consumers read the schema and must accept fields added later.
     schema.pop("additionalProperties", None)
+    # `version` has a default for the publisher's sake, but every Detail carries it.
+    if "version" in schema.get("properties", {}) and "version" not in schema.get("required", []):
+        schema["required"] = ["version", *schema.get("required", [])]
 
 
-_EVENT = ConfigDict(extra="forbid", frozen=True, defer_build=True, json_schema_extra=_open_object)
+_EVENT = ConfigDict(extra="forbid", frozen=True, defer_build=True, json_schema_extra=_published_schema)
 
 
 class EventUser(BaseModel):

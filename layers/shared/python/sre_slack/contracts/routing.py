@@ -126,8 +126,10 @@ class Route(BaseModel):
 
     cluster: RouteName | None = None
     workspace: RouteName | None = None
-    channels: Annotated[ChannelList, AfterValidator(_route_channels_not_empty)]
-    severities: SeverityList | None = None
+    # minItems only in the schema: the validators' own messages say it better than pydantic's too_short.
+    channels: Annotated[ChannelList, AfterValidator(_route_channels_not_empty)] = Field(
+        json_schema_extra={"minItems": 1})
+    severities: SeverityList | None = Field(None, json_schema_extra={"minItems": 1})
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> Route:
