@@ -138,10 +138,9 @@ def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retr
     # A double click changes nothing; a Slack retry may follow an attempt that wrote but never updated.
     if not (outcome.changed or retry) or not channel_id or not message_ts or payload.message is None:
         return
-    summary = ratings.summarize(ratings.list_ratings(tenant_id, investigation_id), latest=outcome.rating)
     token = token or _token(installation)
     if token is not None:
-        _update_message(token, channel_id, message_ts, payload.message, summary)
+        _show_ratings(token, tenant_id, investigation_id, channel_id, message_ts, payload.message, outcome.rating)
 
 
 def _tell_rater(response_url: str | None, text: str) -> None:
@@ -177,12 +176,31 @@ def _emit_metric(rating: str) -> None:
     metrics.add_metric(name=METRIC_NAME, unit=MetricUnit.Count, value=1)
 
 
+# Re-reads after an update, at most: people rating one message at the same moment converge in one or two.
+_SHOW_RATINGS_ROUNDS = 3
+
+
+def _show_ratings(token: str, tenant_id: str, investigation_id: str, channel_id: str, message_ts: str,
+                  message: PayloadMessage, latest: ratings.Rating) -> None:
+    """Update the feedback line, then read the ratings again: a click stored while this update was on its way
+    (someone else rating at the same moment) would otherwise leave the line short of it, as chat.update has no
+    compare-and-set. The last update to land is then one made after every rating it must show was stored."""
+    shown: FeedbackSummary | None = None
+    for _round in range(_SHOW_RATINGS_ROUNDS):
+        summary = ratings.summarize(ratings.list_ratings(tenant_id, investigation_id), latest=latest)
+        if summary == shown or not _update_message(token, channel_id, message_ts, message, summary):
+            return
+        shown = summary
+
+
 def _update_message(token: str, channel_id: str, message_ts: str, message: PayloadMessage,
-                    summary: FeedbackSummary) -> None:
+                    summary: FeedbackSummary) -> bool:
     result = update_message(write_client(token), channel_id, message_ts,
                             SlackMessage(text=message.text, blocks=tuple(with_feedback_line(message.blocks, summary))))
     if result.failure is not None:  # the rating is stored; the line shows with the next click
         get_logger().warning("feedback line not updated", failure=result.reason, channel_id=channel_id)
+        return False
+    return True
 
 
 # --- the modal ------------------------------------------------------------------------------------------
