@@ -12,10 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from sre_slack.contracts.engine_events import Rating
 from sre_slack.contracts.investigation import SafeId, Severity
 from sre_slack.contracts.routing import RouteName, RoutingDocument
-
-Rating = Literal["accurate", "partially_accurate", "needs_improvement"]
 
 
 class _Answer(BaseModel):
