@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 # Slack tokens (bot, user, app, config, rotating "xoxe." prefixed and refresh tokens), Slack's signature header
 # value and bearer credentials.
@@ -70,3 +70,11 @@ def count(name: str, value: int = 1) -> None:
     """Add to a count metric; safe from the worker threads of a batch (Powertools' metric set is not)."""
     with _METRICS_LOCK:
         get_metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def count_by(name: str, dimension: str, value: str) -> None:
+    """A count of 1 under its own dimension (e.g. FeedbackRating by rating), printed at once as its own EMF
+    record: a dimension added to the shared metric set would apply to every other metric of the invocation."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name=dimension, value=value)
+

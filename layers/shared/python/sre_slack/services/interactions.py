@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from sre_slack.blocks import modal
 from sre_slack.blocks.feedback_line import (
     rating_for_action_id,
@@ -35,7 +33,7 @@ from sre_slack.contracts.slack_payloads import (
     parse_interaction,
 )
 from sre_slack.domain.ratings import FeedbackSummary
-from sre_slack.observability import get_logger, get_metrics
+from sre_slack.observability import count_by, get_logger
 from sre_slack.slack.client import write_client
 from sre_slack.slack.errors import classify
 from sre_slack.slack.interactivity import open_view, tell_user
@@ -183,9 +181,7 @@ def _open_modal(token: str, trigger_id: str, context: ModalContext) -> None:
 
 
 def _emit_metric(rating: str) -> None:
-    metrics = get_metrics()
-    metrics.add_dimension(name="rating", value=rating)
-    metrics.add_metric(name=METRIC_NAME, unit=MetricUnit.Count, value=1)
+    count_by(METRIC_NAME, "rating", rating)
 
 
 # Re-reads after an update, at most: people rating one message at the same moment converge in one or two.
