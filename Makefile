@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-unit lint lint-template build bench clean ci enqueue digest
+.PHONY: run test test-unit lint lint-template build bench clean ci enqueue digest engine-events
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ run: $(VENV)/.installed  ## start moto, the Slack stand-in and the local API gat
 EVENT ?= events/investigation_completed.json
 enqueue: $(VENV)/.installed  ## send an example SQS message to the running sandbox (make enqueue EVENT=...)
 	$(PY) -m localdev.enqueue $(EVENT)
+
+engine-events: $(VENV)/.installed  ## print the outbound events the running sandbox put on the engine bus
+	$(PY) -m localdev.engine_events_cli
 
 # Two workers (pytest-xdist): this machine and CI have two cores. The session's log records go to .test-logs/
 # too (one file per worker): `make security` scans them for tokens and secrets.

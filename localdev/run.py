@@ -1,8 +1,9 @@
 """`make run`: the whole integration on one machine, no AWS account and no Slack workspace needed.
 
 Starts moto's server, creates the resources template.yaml declares, a Slack stand-in (API + browser UI),
-the HTTP API gateway serving the template's routes with the real handlers, the SQS pump, and a tiny
-stand-in for the portal's Install button. Ctrl-C stops everything.
+the HTTP API gateway serving the template's routes with the real handlers, the SQS pump, the stream pump (the
+outbox publisher: outbound events onto the engine bus, which the sandbox subscribes to), and a tiny stand-in
+for the portal's Install button. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ Try it:
        -d '{{"default_channels": ["C0ALERTS"], "digest_channels": ["C0INCIDENTS"]}}'
   5. make enqueue EVENT=events/investigation_completed.json   (then look at the Slack stand-in)
   6. curl -s -X POST {gw}/clusters/production-us-east/test   (Test Integration)
+  7. click Acknowledge, a rating or ⋯ Re-investigate on a message, then: make engine-events
 
 Ctrl-C to stop.
 """, flush=True)

@@ -1,4 +1,5 @@
-"""The local sandbox as one object: moto server, the template's resources, Slack stand-in, gateway, SQS pump.
+"""The local sandbox as one object: moto server, the template's resources, Slack stand-in, gateway, SQS pump and
+stream pump (SlackTable's stream to the outbox publisher, which puts the outbound events on the engine bus).
 
 `make run` starts it in the foreground (localdev.run); CLIs such as localdev.enqueue find its resources
 through the same well-known ports and the deterministic stack name.
@@ -6,6 +7,7 @@ through the same well-known ports and the deterministic stack name.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 
@@ -13,9 +15,13 @@ from localdev.aws import DEFAULT_STACK_NAME, Deployment, deploy
 from localdev.gateway import LocalGateway
 from localdev.slack_standin import SlackStandIn
 from localdev.sqs_pump import SqsPump
+from localdev.stream_pump import StreamPump
 from localdev.template import Template
 
 REGION = "us-east-1"
+# The sandbox's stand-in for the engine's subscription: a rule on the engine bus delivering to this queue
+# (`make engine-events` prints what arrived).
+ENGINE_SUBSCRIBER = "engine-subscriber"
 
 
 def _port(name: str, default: int) -> int:
@@ -49,6 +55,7 @@ class Sandbox:
     slack: SlackStandIn
     gateway: LocalGateway
     pump: SqsPump
+    streams: StreamPump
 
     @property
     def gateway_url(self) -> str:
@@ -56,9 +63,24 @@ class Sandbox:
         return f"http://localhost:{self.ports.gateway}"
 
     def stop(self) -> None:
+        self.streams.stop()
         self.pump.stop()
         self.gateway.stop()
         self.slack.stop()
+
+
+def subscribe_to_engine_bus(deployment: Deployment) -> str:
+    """A rule on the engine bus (`source` ai-sre.slack) with an SQS target, as the engine subscribes; its queue URL."""
+    import boto3
+
+    events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    bus = deployment.outputs()["EngineEventBusName"]
+    name = f"{deployment.stack_name}-{ENGINE_SUBSCRIBER}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": ["ai-sre.slack"]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return url
 
 
 def start_sandbox(ports: Ports, *, tenant_id: str = "t_local") -> Sandbox:
@@ -84,4 +106,6 @@ def start_sandbox(ports: Ports, *, tenant_id: str = "t_local") -> Sandbox:
                                                                                   "sub": "dev-user"}).start()
     # Failed messages come back after 5 s instead of the queue's 3 minutes, so retries can be watched.
     pump = SqsPump(template, deployment, failed_visibility_timeout=5).start()
-    return Sandbox(ports, tenant_id, template, deployment, slack, gateway, pump)
+    subscribe_to_engine_bus(deployment)
+    streams = StreamPump(template, deployment).start()
+    return Sandbox(ports, tenant_id, template, deployment, slack, gateway, pump, streams)
