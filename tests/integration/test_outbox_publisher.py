@@ -191,9 +191,32 @@ def _messages(aws, logical_id: str) -> list[dict[str, Any]]:
 
 
 def _only_outbox_id() -> str:
-    items = boto3.client("dynamodb").query(
+    [found] = _outbox_items()
+    return found["event_id"]["S"]
+
+
+def test_each_change_writes_its_event_once_and_repeats_write_none(seen):
+    def announce(row: ratings.Rating) -> Any:
+        return engine_events.feedback_recorded(row, "production-us-east")
+
+    for rating in ("accurate", "accurate", "needs_improvement"):  # a double click, then a change
+        ratings.record_rating(TENANT, INVESTIGATION, user_id="U0BOB", rating=rating, team_id="T0LOCAL",
+                              user_name="bob", event=announce)
+    for _ in range(2):  # a submission, then Slack retrying it
+        ratings.add_comment(TENANT, INVESTIGATION, "U0BOB", reason="other", comment="Wrong cluster", event=announce)
+    ratings.add_comment(TENANT, INVESTIGATION, "U0BOB", reason="other", comment="Wrong namespace", event=announce)
+
+    details = [json.loads(item["detail"]["S"]) for item in _outbox_items()]
+    assert sorted((d["rating"], d.get("comment", "")) for d in details) == [
+        ("accurate", ""), ("needs_improvement", ""), ("needs_improvement", "Wrong cluster"),
+        ("needs_improvement", "Wrong namespace")]
+    assert len({d["event_id"] for d in details}) == 4
+    row = ratings.get_rating(TENANT, INVESTIGATION, "U0BOB")
+    assert (row.changes, row.comment_seq, row.comment) == (1, 2, "Wrong namespace")
+
+
+def _outbox_items() -> list[dict[str, Any]]:
+    return boto3.client("dynamodb").query(
         TableName=get_settings().table_name, KeyConditionExpression="pk = :pk AND begins_with(sk, :o)",
         ExpressionAttributeValues={":pk": {"S": keys.investigation_pk(TENANT, INVESTIGATION)},
                                    ":o": {"S": keys.OUTBOX_PREFIX}})["Items"]
-    [found] = items
-    return found["event_id"]["S"]
