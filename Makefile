@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-unit lint lint-template build bench clean ci enqueue digest engine-events
+.PHONY: run test test-unit lint lint-template build bench clean ci enqueue digest contract engine-events
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,14 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed  ## start moto, the Slack stand-in and the local API gateway
 	$(PY) -m localdev.run
 
+# Both talk to the running `make run` on the ports and with the tenant it was started with.
 EVENT ?= events/investigation_completed.json
-enqueue: $(VENV)/.installed  ## send an example SQS message to the running sandbox (make enqueue EVENT=...)
-	$(PY) -m localdev.enqueue $(EVENT)
+enqueue: $(VENV)/.installed  ## send an example SQS message to the running sandbox (make enqueue EVENT=... [NEW_ID=1])
+	$(PY) -m localdev.enqueue $(EVENT) $(if $(NEW_ID),--new-id)
+
+# The published contract's schemas and OpenAPI document, generated from the code (docs/contract/README.md).
+contract: $(VENV)/.installed  ## regenerate docs/contract/openapi.json and docs/contract/schemas/
+	$(PY) docs/contract/generate.py
 
 engine-events: $(VENV)/.installed  ## print the outbound events the running sandbox put on the engine bus
 	$(PY) -m localdev.engine_events_cli
@@ -84,10 +89,10 @@ bench: $(VENV)/.installed
 
 # Run the digest now for a tenant and a day against the running sandbox (make run), e.g.
 #   make digest DAY=2026-11-26 SEED=1   (SEED writes example counters first)
-TENANT ?= t_local
+TENANT ?=
 DAY ?=
 digest: $(VENV)/.installed
-	$(PY) -m localdev.digest_cli --tenant $(TENANT) $(if $(DAY),--day $(DAY)) $(if $(SEED),--seed-example)
+	$(PY) -m localdev.digest_cli $(if $(TENANT),--tenant $(TENANT)) $(if $(DAY),--day $(DAY)) $(if $(SEED),--seed-example)
 
 # What CI checks, in .ci/run's order (.ci/run also installs `file` and scans the test-session logs).
 ci: lint lint-template build check-build checkov test

@@ -101,22 +101,30 @@ def _yesterday() -> date:
 # ------------------------------------------------------------------------------------------------ sandbox
 
 
-def run_against_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: float = 15.0) -> int:
-    import os
-
+def run_against_sandbox(tenant_id: str | None, day: date, *, seed: bool, wait_seconds: float = 15.0) -> int:
     import boto3
+    from botocore.exceptions import ClientError, EndpointConnectionError
 
-    from localdev.aws import DEFAULT_STACK_NAME
-    from localdev.sandbox import REGION, Ports, use_local_aws
-    from sre_slack import container
+    from localdev.sandbox import REGION, SandboxNotRunning, SandboxUnusable, connect_to_running_sandbox
+
+    # The ports and the tenant `make run` was started with; one line instead of a traceback when it is not running.
+    sandbox = connect_to_running_sandbox()
+    try:
+        return _digest_in_sandbox(tenant_id or sandbox.tenant_id, day, seed=seed, wait_seconds=wait_seconds,
+                                  sqs=boto3.client("sqs", region_name=REGION))
+    except EndpointConnectionError:
+        raise SandboxNotRunning(sandbox) from None
+    except ClientError as exc:  # no such table or queue: not the sandbox's moto
+        raise SandboxUnusable(sandbox, "table or digest queue") from exc
+
+
+def _digest_in_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: float, sqs: Any) -> int:
+    from localdev.sandbox import local_resource_name
     from sre_slack.contracts.digest import DigestJob
     from sre_slack.services.digest import marker_key
     from sre_slack.storage import ledger
     from sre_slack.storage.tenant_config import load_tenant_config
 
-    use_local_aws(Ports())
-    os.environ["TABLE_NAME"] = f"{DEFAULT_STACK_NAME}-SlackTable"
-    container.reset()
     if seed:
         seed_example(tenant_id, day)
         print(f"example counters written for {tenant_id}, {day - timedelta(days=7)} .. {day}")
@@ -126,8 +134,7 @@ def run_against_sandbox(tenant_id: str, day: date, *, seed: bool, wait_seconds: 
 
     config = load_tenant_config(tenant_id)
     channels = resolve_digest_channels(config.routing) if config.routing_raw is not None else ()
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue_url = sqs.get_queue_url(QueueName=f"{DEFAULT_STACK_NAME}-DigestQueue")["QueueUrl"]
+    queue_url = sqs.get_queue_url(QueueName=local_resource_name("DigestQueue"))["QueueUrl"]
     sqs.send_message(QueueUrl=queue_url, MessageBody=DigestJob(tenant_id=tenant_id, day=day).to_body())
     print(f"digest job enqueued for {tenant_id}, {day}")
     if config.installation is None or not channels:
@@ -200,7 +207,8 @@ def install_example_tenant(slack: Any, tenant_id: str, *, channel: str, team_id:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tenant", default=EXAMPLE_TENANT)
+    parser.add_argument("--tenant", default=None,
+                        help=f"default: the tenant `make run` was started with ({EXAMPLE_TENANT} in process)")
     parser.add_argument("--day", type=date.fromisoformat, default=None, help="UTC day to report (default: yesterday)")
     parser.add_argument("--seed-example", action="store_true", help="write example counters first (sandbox mode)")
     parser.add_argument("--in-process", action="store_true", help="no sandbox needed: moto + stand-in in-process")
@@ -211,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ensure_layers_on_path(Template.load())  # sre_slack lives in the shared layer, as in Lambda
     if args.in_process:
-        return run_in_process(day, tenant_id=args.tenant)
+        return run_in_process(day, tenant_id=args.tenant or EXAMPLE_TENANT)
     return run_against_sandbox(args.tenant, day, seed=args.seed_example)
 
 

@@ -16,20 +16,25 @@ import threading
 
 from localdev.dev_portal import DevPortal
 from localdev.moto_server import SerializedMotoServer
-from localdev.sandbox import Ports, start_sandbox
+from localdev.sandbox import DEFAULT_TENANT, Ports, busy_ports, forget_running, record_running, start_sandbox
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tenant", default="t_local", help="tenant id the local JWT claims carry")
+    parser.add_argument("--tenant", default=DEFAULT_TENANT, help="tenant id the local JWT claims carry")
     args = parser.parse_args()
     ports = Ports()
+    busy = busy_ports(ports)
+    if busy:
+        raise SystemExit("\n".join(busy))
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the useful lines
     moto = SerializedMotoServer(port=ports.moto).start()
     sandbox = start_sandbox(ports, tenant_id=args.tenant)
     portal = DevPortal(port=ports.portal, gateway_url=sandbox.gateway_url, slack_ui_url=sandbox.slack.base_url).start()
 
+    # `make enqueue` and `make digest` read the ports and the tenant back from here.
+    record_running(ports, args.tenant)
     gw = sandbox.gateway_url
     print(f"""
 Local Slack integration is running (tenant {args.tenant}).
@@ -46,6 +51,7 @@ Try it:
   4. curl -s -X PUT {gw}/routing -H 'content-type: application/json' \\
        -d '{{"default_channels": ["C0ALERTS"], "digest_channels": ["C0INCIDENTS"]}}'
   5. make enqueue EVENT=events/investigation_completed.json   (then look at the Slack stand-in)
+     make enqueue EVENT=... NEW_ID=1                          (the same example as a new alert)
   6. curl -s -X POST {gw}/clusters/production-us-east/test   (Test Integration)
   7. click Acknowledge, a rating or ⋯ Re-investigate on a message, then: make engine-events
 
@@ -56,12 +62,14 @@ Ctrl-C to stop.
 
     def on_signal(*_: object) -> None:
         if stop.is_set():  # a second Ctrl-C: leave at once
+            forget_running()
             os._exit(130)
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     stop.wait()
+    forget_running()
     print("stopping...", flush=True)
 
     def shutdown() -> None:

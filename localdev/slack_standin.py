@@ -58,6 +58,7 @@ from localdev.slack_standin_state import (
     Channel,
     Message,
     RecordedCall,
+    User,
     View,
     Workspace,
     redact_params,
@@ -168,6 +169,11 @@ class SlackStandIn:
             team = self.store.add_team(team_id, name)
             channel_id = f"C{team.id.removeprefix('T')}GENERAL"
             self.store.channels[channel_id] = Channel(channel_id, "general", team.id, bot_member=True)
+
+    def add_user(self, user_id: str, name: str, real_name: str | None = None) -> None:
+        """Another person in the workspace (clicks name them; views.open checks the trigger's user)."""
+        with self.store.lock:
+            self.store.users[user_id] = User(user_id, name, real_name or name.title())
 
     def add_channel(
         self,

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -43,6 +44,8 @@ class VirtualClock:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self._real = time.time
         self._real_monotonic = time.monotonic
+        # The harness itself sometimes has to let real time pass (a request on its way to the stand-in).
+        self.wall_sleep = time.sleep
         self.offset = 0.0
         self._lock = threading.Lock()
         monkeypatch.setattr(time, "time", self.time)
@@ -226,6 +229,40 @@ class DynamoDBThrottling:
 
 class _Throttled:
     status_code = 400
+
+
+class InvocationKilled(Exception):
+    """Raised in a killed invocation's thread by its next AWS call: Lambda stopped it at its timeout."""
+
+
+class Killer:
+    """Stops an invocation the way Lambda's timeout does: from the moment it is killed, every AWS request made
+    in the process fails (the harness runs nothing else meanwhile), so whatever it was doing (a Slack post on its
+    way) is never recorded. Slack may still get the post: the ambiguity a dead invocation leaves behind."""
+
+    def __init__(self) -> None:
+        self._killing = threading.Event()
+        self.kills = 0
+        for service in ("dynamodb", "sqs"):
+            aws_client(service).meta.events.register(f"before-call.{service}.*", self._refuse_while_killing)
+
+    def cut_off(self, clock: VirtualClock, call: Callable[[], Any], *, after: float) -> None:
+        """Run `call` as the only invocation, and stop it `after` (wall-clock) seconds in."""
+        def run() -> None:
+            with contextlib.suppress(Exception):  # a killed invocation failing is what killing it means
+                call()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        clock.wall_sleep(after)
+        self._killing.set()
+        self.kills += 1
+        thread.join()
+        self._killing.clear()
+
+    def _refuse_while_killing(self, **_: Any) -> None:
+        if self._killing.is_set():
+            raise InvocationKilled("the invocation was stopped at its timeout")
 
 
 @dataclass

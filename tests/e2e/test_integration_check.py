@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
+
 from sre_slack.storage import keys
 from sre_slack.storage.installations import InstallationStatus, mark_installation
 from sre_slack.storage.table import table
@@ -83,12 +85,72 @@ def test_no_routing_and_no_route_for_the_cluster_are_409(functions, slack, aws):
     assert answer.json["cluster"] == "production-us-east"
 
 
-def test_route_by_severity_is_respected(functions, slack, aws):
+CRITICAL_ONLY = {"default_channels": ["C0DEFAULT"],
+                 "routes": [{"cluster": "production-us-east", "channels": ["C0PROD"], "severities": ["critical"]}]}
+
+
+def test_by_default_the_sample_takes_the_most_severe_severity_of_the_cluster_routes(functions, slack, aws):
+    setup_tenant(functions, slack, {"C0PROD": {}, "C0DEFAULT": {}}, routing=CRITICAL_ONLY)
+    answer = call_http(functions, "POST", PATH)
+    # The critical-only cluster route is the one exercised, not the default channels.
+    assert (answer.status, answer.json["channels"], answer.json["severity"]) == (202, ["C0PROD"], "critical")
+    pump(aws).drain()
+    [message] = slack.messages("C0PROD")
+    assert "[critical]" in message.text and "TEST" in message.text
+    assert slack.messages("C0DEFAULT") == []
+
+
+def test_a_cluster_route_narrowed_to_info_is_tested_with_an_info_sample(functions, slack, aws):
     setup_tenant(functions, slack, {"C0PROD": {}, "C0DEFAULT": {}}, routing={
         "default_channels": ["C0DEFAULT"],
-        "routes": [{"cluster": "production-us-east", "channels": ["C0PROD"], "severities": ["critical"]}]})
+        "routes": [{"cluster": "production-us-east", "channels": ["C0PROD"], "severities": ["info"]}]})
     answer = call_http(functions, "POST", PATH)
-    assert answer.status == 202 and answer.json["channels"] == ["C0DEFAULT"]
+    assert (answer.status, answer.json["channels"], answer.json["severity"]) == (202, ["C0PROD"], "info")
+
+
+def test_the_portal_chooses_the_severity_and_the_route_by_severity_is_respected(functions, slack, aws):
+    setup_tenant(functions, slack, {"C0PROD": {}, "C0DEFAULT": {}}, routing=CRITICAL_ONLY)
+    answer = call_http(functions, "POST", PATH, body=json.dumps({"severity": "warning"}))
+    assert (answer.status, answer.json["channels"], answer.json["severity"]) == (202, ["C0DEFAULT"], "warning")
+    [queued] = queue_messages(aws, "InvestigationQueue")
+    assert json.loads(queued["Body"])["alert"]["severity"] == "warning"
+    pump(aws).drain()
+    [message] = slack.messages("C0DEFAULT")
+    assert "[warning]" in message.text
+    assert slack.messages("C0PROD") == []
+
+
+def test_a_severity_no_route_takes_is_409_naming_it(functions, slack, aws):
+    setup_tenant(functions, slack, routing={"routes": [CRITICAL_ONLY["routes"][0]]})
+    answer = call_http(functions, "POST", PATH, body=json.dumps({"severity": "info"}))
+    assert (answer.status, answer.json["error"], answer.json["severity"]) == (409, "no_channel_for_cluster", "info")
+    assert "no info alerts" in answer.json["message"]
+
+
+@pytest.mark.parametrize("body", ['{"severity": "CRITICAL"}', '{"severity": "error"}', '{"colour": "red"}',
+                                  '["critical"]', '{"severity":', '{"workspace": ""}', '{"workspace": 7}'])
+def test_an_invalid_body_is_400_and_enqueues_nothing(functions, slack, aws, body):
+    setup_tenant(functions, slack)
+    answer = call_http(functions, "POST", PATH, body=body)
+    assert (answer.status, answer.json["error"]) == (400, "invalid_body")
+    assert answer.json["message"].startswith("invalid request body: ")
+    assert queue_messages(aws, "InvestigationQueue") == []
+
+
+@pytest.mark.parametrize("cluster", ["%20production-us-east", "production-us-east%20", "%20", "c" * 257])
+def test_a_cluster_name_no_route_could_name_is_400(functions, slack, aws, cluster):
+    setup_tenant(functions, slack)
+    answer = call_http(functions, "POST", f"/clusters/{cluster}/test")
+    assert (answer.status, answer.json["error"]) == (400, "invalid_cluster")
+    assert "1-256 characters" in answer.json["message"]
+    assert queue_messages(aws, "InvestigationQueue") == []
+
+
+def test_the_longest_cluster_name_a_route_takes_is_tested(functions, slack, aws):
+    cluster = "c" * 256
+    setup_tenant(functions, slack, routing={"routes": [{"cluster": cluster, "channels": ["C0PROD"]}]})
+    answer = call_http(functions, "POST", f"/clusters/{cluster}/test")
+    assert (answer.status, answer.json["channels"]) == (202, ["C0PROD"])
 
 
 def test_channel_problems_are_409_with_the_channel(functions, slack, aws):

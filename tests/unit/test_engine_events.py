@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from sre_slack.contracts.engine_events import (
-    DETAIL_TYPES,
+    ENGINE_EVENTS,
     SOURCE,
     EventUser,
     FeedbackRecorded,
@@ -18,6 +18,8 @@ from sre_slack.contracts.engine_events import (
 )
 from sre_slack.domain.event_ids import acknowledged_event_id, feedback_event_id, reinvestigation_event_id
 from sre_slack.engine_bus.publisher import MAX_ENTRIES_PER_REQUEST, BusEntry, _chunks
+from sre_slack.services import engine_events
+from sre_slack.storage.ratings import Rating
 
 AT = datetime(2026, 11, 27, 8, 14, 5, tzinfo=UTC)
 COMMON = {"event_id": "e1", "tenant_id": "t_acme", "investigation_id": "inv_1", "cluster": "production-us-east",
@@ -26,16 +28,14 @@ COMMON = {"event_id": "e1", "tenant_id": "t_acme", "investigation_id": "inv_1", 
 
 def test_the_names_are_the_contracts() -> None:
     assert SOURCE == "ai-sre.slack"
-    assert set(DETAIL_TYPES) == {"feedback.recorded", "investigation.acknowledged",
-                                 "investigation.reinvestigation_requested"}
-    assert DETAIL_TYPES["feedback.recorded"] is FeedbackRecorded
-    assert InvestigationAcknowledged.DETAIL_TYPE == "investigation.acknowledged"
-    assert ReinvestigationRequested.DETAIL_TYPE == "investigation.reinvestigation_requested"
+    assert {model.detail_type: model for model in ENGINE_EVENTS} == {
+        "feedback.recorded": FeedbackRecorded, "investigation.acknowledged": InvestigationAcknowledged,
+        "investigation.reinvestigation_requested": ReinvestigationRequested}
 
 
 def test_every_detail_carries_the_common_fields_with_at_in_utc() -> None:
     later = AT.astimezone(timezone(timedelta(hours=2)))
-    detail = json.loads(InvestigationAcknowledged(**{**COMMON, "at": later}).detail_json())
+    detail = json.loads(InvestigationAcknowledged(**{**COMMON, "at": later}).to_detail())
 
     assert detail == {"version": "1", "event_id": "e1", "tenant_id": "t_acme", "investigation_id": "inv_1",
                       "cluster": "production-us-east", "user": {"id": "U0ALICE", "name": "alice"},
@@ -43,15 +43,18 @@ def test_every_detail_carries_the_common_fields_with_at_in_utc() -> None:
 
 
 def test_feedback_carries_reason_and_comment_only_when_the_modal_gave_them() -> None:
-    rated = json.loads(FeedbackRecorded(**COMMON, rating="accurate").detail_json())
+    rated = json.loads(FeedbackRecorded(**COMMON, rating="accurate").to_detail())
     commented = json.loads(FeedbackRecorded(**COMMON, rating="needs_improvement", reason="other",
-                                            comment="Wrong cluster “prod”").detail_json())
+                                            comment="Wrong cluster “prod”").to_detail())
 
     assert rated["rating"] == "accurate" and "reason" not in rated and "comment" not in rated
     assert (commented["reason"], commented["comment"]) == ("other", "Wrong cluster “prod”")
-    # A user without a Slack handle still has the key.
-    assert json.loads(FeedbackRecorded(**{**COMMON, "user": EventUser(id="U1")}, rating="accurate")
-                      .detail_json())["user"] == {"id": "U1", "name": None}
+    # The builders name a user Slack sent no handle for by their id (the contract's `name` is always there).
+    row = Rating(tenant_id="t_acme", investigation_id="inv_1", user_id="U1", rating="accurate", team_id="T1",
+                 rated_at=1795767245, first_rated_at=1795767245)
+    event = engine_events.feedback_recorded(row, "production-us-east")
+    assert json.loads(event.to_detail())["user"] == {"id": "U1", "name": "U1"}
+    assert event.event_id == feedback_event_id("t_acme", "inv_1", "U1", 0)
 
 
 def test_a_rating_outside_the_contract_is_refused() -> None:

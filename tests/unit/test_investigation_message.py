@@ -28,7 +28,7 @@ from sre_slack.blocks.investigation_actions import (
     Acknowledged,
     investigation_in,
     render_acknowledged,
-    shows_acknowledged,
+    shown_acknowledged_line,
     with_acknowledged_line,
 )
 from sre_slack.blocks.limits import (
@@ -314,7 +314,8 @@ def test_the_click_puts_the_acknowledged_line_where_posting_renders_it() -> None
 
     assert clicked == build(resent=True, acknowledged=acknowledged).as_kwargs()["blocks"]
     assert with_acknowledged_line(clicked, acknowledged) == clicked  # replaced, never doubled
-    assert shows_acknowledged(clicked) and not shows_acknowledged(posted)
+    assert shown_acknowledged_line(clicked) == render_acknowledged(acknowledged)
+    assert shown_acknowledged_line(posted) is None
     assert investigation_in(posted) == FeedbackButtonValue(tenant_id="t_acme", investigation_id="inv_01JD4X8Y2Z")
     assert investigation_in([{"type": "section", "block_id": "summary"}]) is None
 

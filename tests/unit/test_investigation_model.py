@@ -263,7 +263,7 @@ def test_an_empty_analysis_is_still_delivered(field: str) -> None:
 @pytest.mark.parametrize("field", ["investigation_id", "tenant_id"])
 @pytest.mark.parametrize(
     "value",
-    ["", "a" * 256, "inv#SEEN", "inv 1", "-leading-dash", "inv/1", 'inv"1', "inv\n1", "inv_ü"],
+    ["", "a" * 256, "inv#SEEN", "inv 1", "-leading-dash", "inv/1", 'inv"1', "inv\n1", "inv_ü", "inv_1\n"],
 )
 def test_ids_must_be_short_and_key_safe(field: str, value: str) -> None:
     assert field in refused(with_value(completed(), field, value)).fields

@@ -13,6 +13,7 @@ from sre_slack.domain.routing import (
     REASON_NO_ROUTE,
     REASON_NO_ROUTING_DOCUMENT,
     RoutingDecision,
+    most_severe_routed_severity,
     resolve_channels,
     resolve_digest_channels,
 )
@@ -367,3 +368,34 @@ def test_empty_result_always_carries_a_reason_and_only_then(
 
     assert (decision.channels == ()) == (decision.reason is not None)
     assert (decision.level == "none") == (decision.reason is not None)
+
+
+# ---------------------------------------------------------------------------------------------- Test Integration
+
+
+@pytest.mark.parametrize(("routes", "workspace", "expected"), [
+    ([], None, "critical"),  # default channels take every severity
+    ([{"cluster": "prod", "channels": ["C0A"], "severities": ["critical"]}], None, "critical"),
+    ([{"cluster": "prod", "channels": ["C0A"], "severities": ["info", "warning"]}], None, "warning"),
+    ([{"cluster": "prod", "channels": ["C0A"], "severities": ["info"]},
+      {"cluster": "prod", "channels": ["C0B"], "severities": ["warning"]}], None, "warning"),
+    ([{"cluster": "prod", "channels": ["C0A"]}], None, "critical"),
+    # Cluster routes are the most specific level: a workspace route's severities do not count beside them.
+    ([{"cluster": "prod", "channels": ["C0A"], "severities": ["info"]},
+      {"workspace": "team", "channels": ["C0B"], "severities": ["critical"]}], "team", "info"),
+    ([{"workspace": "team", "channels": ["C0B"], "severities": ["warning"]}], "team", "warning"),
+    ([{"workspace": "team", "channels": ["C0B"], "severities": ["warning"]}], None, "critical"),
+    ([{"cluster": "staging", "channels": ["C0B"], "severities": ["info"]}], None, "critical"),
+])
+def test_the_sample_severity_is_the_most_severe_the_cluster_routes_take(
+        routes: list[dict[str, Any]], workspace: str | None, expected: str) -> None:
+    doc = _doc({"default_channels": ["C0DEFAULT"], "routes": routes})
+    severity = most_severe_routed_severity(doc, cluster="prod", workspace=workspace)
+    assert severity == expected
+    # ...and a sample of it reaches the routes it was chosen from.
+    decision = resolve_channels(doc, cluster="prod", workspace=workspace, severity=severity)
+    assert decision.channels
+
+
+def test_the_sample_severity_without_a_routing_document_is_the_most_severe() -> None:
+    assert most_severe_routed_severity(None, cluster="prod", workspace=None) == "critical"

@@ -18,6 +18,6 @@ _SAFE_ID = re.compile(SAFE_ID_PATTERN)
 @router.get("/investigations/<investigation_id>/feedback")
 def get_feedback(investigation_id: str) -> Response:
     tenant = tenant_id(router.current_event)
-    if not _SAFE_ID.match(investigation_id):
+    if not _SAFE_ID.fullmatch(investigation_id):
         raise ApiError(400, "invalid_investigation_id", "the investigation id has characters ids never contain")
     return json_response(200, feedback_report(tenant, investigation_id), headers={"Cache-Control": "no-store"})

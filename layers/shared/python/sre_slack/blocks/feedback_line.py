@@ -87,6 +87,15 @@ def feedback_context_block(summary: FeedbackSummary) -> ContextBlock | None:
     return context(line, block_id=FEEDBACK_SUMMARY_BLOCK_ID)
 
 
+def shown_feedback_line(blocks: Sequence[dict[str, Any]]) -> str | None:
+    """The feedback line a message (JSON, as Slack sends it with a click) shows, or None."""
+    for block in blocks:
+        if block.get("block_id") == FEEDBACK_SUMMARY_BLOCK_ID:
+            elements = block.get("elements") or [{}]
+            return str(elements[0].get("text", "")) if isinstance(elements[0], dict) else None
+    return None
+
+
 def with_feedback_line(blocks: Sequence[dict[str, Any]], summary: FeedbackSummary) -> list[dict[str, Any]]:
     """The message's blocks (JSON, as Slack sends them with a click) with the feedback line replaced, or inserted
     just above the buttons; the other blocks are kept exactly as they are."""

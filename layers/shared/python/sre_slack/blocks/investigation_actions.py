@@ -105,8 +105,13 @@ def with_acknowledged_line(blocks: Sequence[dict[str, Any]], acknowledged: Ackno
     return [*kept[:position], acknowledged_line(acknowledged).to_dict(), *kept[position:]]
 
 
-def shows_acknowledged(blocks: Sequence[dict[str, Any]]) -> bool:
-    return any(block.get("block_id") == ACKNOWLEDGED_BLOCK_ID for block in blocks)
+def shown_acknowledged_line(blocks: Sequence[dict[str, Any]]) -> str | None:
+    """The "Acknowledged by" line a message (JSON, as Slack sends it with a click) shows, or None."""
+    for block in blocks:
+        if block.get("block_id") == ACKNOWLEDGED_BLOCK_ID:
+            elements = block.get("elements") or [{}]
+            return str(elements[0].get("text", "")) if isinstance(elements[0], dict) else None
+    return None
 
 
 def investigation_in(blocks: Sequence[dict[str, Any]]) -> FeedbackButtonValue | None:

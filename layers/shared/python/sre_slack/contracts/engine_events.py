@@ -1,87 +1,91 @@
-"""The events the integration puts on the engine bus (CONTRACT.md, "Outbound events").
+"""The outbound events on the engine bus (CONTRACT.md "Outbound events"), version 1.
 
-EventBridge `Source` is `ai-sre.slack`, `DetailType` the model's `DETAIL_TYPE`, `Detail` the model's JSON
-(`detail_json`). Every detail carries `version`, `event_id` (consumers de-duplicate on it), `tenant_id`,
-`investigation_id`, `cluster`, `user` and `at` (ISO 8601 UTC, `2026-11-27T08:14:05Z`); `feedback.recorded` adds
-`rating`, and `reason` and `comment` only when the modal gave them.
+Each event is put on the `EngineEventBus` with `Source` SOURCE, `DetailType` the model's `detail_type` and
+`Detail` its `to_detail()` JSON, after the change it reports is stored. Delivery is at least once: `event_id`
+must be the same on every attempt to send the same change, so consumers can de-duplicate on it.
+
+The models refuse fields they do not declare (a typo in the publisher fails loudly), but the published schemas
+leave objects open: a consumer must ignore fields it does not know, so a later field is not a new version.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from sre_slack.contracts.investigation import NonBlank, SafeId, UtcDatetime
 
 SOURCE = "ai-sre.slack"
-VERSION = "1"
+
+Rating = Literal["accurate", "partially_accurate", "needs_improvement"]
 
 
-class _Detail(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+def _published_schema(schema: dict[str, Any]) -> None:
+    # extra="forbid" guards the publisher; consumers read the schema and must accept fields added later.
+    schema.pop("additionalProperties", None)
+    # `version` has a default for the publisher's sake, but every Detail carries it.
+    if "version" in schema.get("properties", {}) and "version" not in schema.get("required", []):
+        schema["required"] = ["version", *schema.get("required", [])]
 
 
-class EventUser(_Detail):
-    """The Slack user who did it: their id, and their Slack handle when Slack sent one."""
-
-    id: str = Field(min_length=1)
-    name: str | None = None
+_EVENT = ConfigDict(extra="forbid", frozen=True, defer_build=True, json_schema_extra=_published_schema)
 
 
-class EngineEvent(_Detail):
-    """What every outbound event carries."""
+class EventUser(BaseModel):
+    """The Slack user whose action the event reports."""
 
-    DETAIL_TYPE: ClassVar[str]
-    # Keys left out of the JSON when they hold None (the contract: "when the modal gave them").
-    _OPTIONAL: ClassVar[frozenset[str]] = frozenset()
+    model_config = _EVENT
 
-    version: Literal["1"] = VERSION
-    event_id: str = Field(min_length=1)
-    tenant_id: str = Field(min_length=1)
-    investigation_id: str = Field(min_length=1)
-    cluster: str
+    id: NonBlank = Field(description="Slack user id (U… or W…)")
+    name: StrictStr = Field(description="the user's Slack name as Slack sent it with the action")
+
+
+class EngineEvent(BaseModel):
+    """What every outbound event's `Detail` holds."""
+
+    model_config = _EVENT
+    detail_type: ClassVar[str]
+
+    version: Literal["1"] = "1"
+    event_id: NonBlank = Field(description="the same on every delivery of one change: de-duplicate on it")
+    tenant_id: SafeId
+    investigation_id: SafeId
+    cluster: NonBlank
     user: EventUser
-    at: AwareDatetime
+    at: UtcDatetime = Field(description="when the user acted, ISO 8601 UTC")
 
-    @field_serializer("at")
-    def _utc(self, at: datetime) -> str:
-        return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def to_detail(self) -> str:
+        """The `Detail` of the PutEvents entry: JSON, optional fields left out when they are not set."""
+        return self.model_dump_json(exclude_none=True)
 
-    def detail(self) -> dict[str, Any]:
-        """The event's `Detail` as a JSON-ready dict."""
-        values = self.model_dump(mode="json")
-        return {key: value for key, value in values.items() if not (key in self._OPTIONAL and value is None)}
-
-    def detail_json(self) -> str:
-        """`Detail` as PutEvents takes it: compact JSON, non-ASCII kept as is."""
-        return json.dumps(self.detail(), separators=(",", ":"), ensure_ascii=False)
+    def to_entry(self, event_bus_name: str) -> dict[str, str]:
+        """One PutEvents entry for this event."""
+        return {"EventBusName": event_bus_name, "Source": SOURCE, "DetailType": self.detail_type,
+                "Detail": self.to_detail()}
 
 
 class FeedbackRecorded(EngineEvent):
-    """A rating was recorded or changed, or the Needs Improvement modal added what was wrong."""
+    """`feedback.recorded`: a rating was stored; sent again when a user changes their rating."""
 
-    DETAIL_TYPE: ClassVar[str] = "feedback.recorded"
-    _OPTIONAL: ClassVar[frozenset[str]] = frozenset({"reason", "comment"})
+    detail_type: ClassVar[str] = "feedback.recorded"
 
-    rating: Literal["accurate", "partially_accurate", "needs_improvement"]
-    reason: str | None = None
-    comment: str | None = None
+    rating: Rating
+    reason: StrictStr | None = Field(None, description="what was wrong, when the Needs Improvement modal said it "
+                                                       "(wrong_root_cause, missing_context, wrong_commands, other)")
+    comment: StrictStr | None = Field(None, description="the comment typed in the modal, when there was one")
 
 
 class InvestigationAcknowledged(EngineEvent):
-    """The first acknowledgement of an investigation (later clicks send nothing)."""
+    """`investigation.acknowledged`: the first acknowledgement of an investigation (later clicks send nothing)."""
 
-    DETAIL_TYPE: ClassVar[str] = "investigation.acknowledged"
+    detail_type: ClassVar[str] = "investigation.acknowledged"
 
 
 class ReinvestigationRequested(EngineEvent):
-    """Someone asked from Slack for the investigation to run again."""
+    """`investigation.reinvestigation_requested`: a user asked from Slack for the investigation to run again."""
 
-    DETAIL_TYPE: ClassVar[str] = "investigation.reinvestigation_requested"
+    detail_type: ClassVar[str] = "investigation.reinvestigation_requested"
 
 
-DETAIL_TYPES: dict[str, type[EngineEvent]] = {
-    model.DETAIL_TYPE: model for model in (FeedbackRecorded, InvestigationAcknowledged, ReinvestigationRequested)
-}
-
+ENGINE_EVENTS: tuple[type[EngineEvent], ...] = (FeedbackRecorded, InvestigationAcknowledged, ReinvestigationRequested)

@@ -44,6 +44,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
@@ -74,7 +75,7 @@ def _check_safe_id(value: str) -> str:
         raise PydanticCustomError("id_empty", "must not be empty")
     if len(value) > MAX_ID_LENGTH:
         raise PydanticCustomError("id_too_long", "must be at most {max} characters", {"max": MAX_ID_LENGTH})
-    if not _SAFE_ID.match(value):
+    if not _SAFE_ID.fullmatch(value):  # fullmatch: `$` alone would let a trailing newline through
         raise PydanticCustomError(
             "id_charset", "must start with a letter or digit and use only letters, digits and . _ : @ + = -"
         )
@@ -117,10 +118,17 @@ def _none_to(default_factory: Any) -> BeforeValidator:
     return BeforeValidator(lambda value: default_factory() if value is None else value)
 
 
-SafeId = Annotated[StrictStr, AfterValidator(_check_safe_id)]
-NonBlank = Annotated[StrictStr, AfterValidator(_check_not_blank)]
-UtcDatetime = Annotated[datetime, BeforeValidator(_require_iso_string), AfterValidator(_to_utc)]
-PortalUrl = Annotated[StrictStr, AfterValidator(_check_portal_url)]
+# The validators are code; WithJsonSchema says the same in the published JSON Schemas (docs/contract/).
+SafeId = Annotated[StrictStr, AfterValidator(_check_safe_id),
+                   WithJsonSchema({"type": "string", "pattern": SAFE_ID_PATTERN})]
+NonBlank = Annotated[StrictStr, AfterValidator(_check_not_blank),
+                     WithJsonSchema({"type": "string", "minLength": 1, "pattern": "\\S"})]
+UtcDatetime = Annotated[datetime, BeforeValidator(_require_iso_string), AfterValidator(_to_utc),
+                        WithJsonSchema({"type": "string", "format": "date-time",
+                                        "description": "ISO 8601; without an offset it is read as UTC"})]
+PortalUrl = Annotated[StrictStr, AfterValidator(_check_portal_url),
+                      WithJsonSchema({"type": "string", "format": "uri", "maxLength": MAX_PORTAL_URL_LENGTH,
+                                      "pattern": "^https?://[^\\s\"'<>|]+$"})]
 
 
 class _Model(BaseModel):

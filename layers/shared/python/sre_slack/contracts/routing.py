@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 Severity = Literal["critical", "warning", "info"]
@@ -100,23 +100,36 @@ def _severities_not_empty(severities: list[str]) -> list[str]:
     return _dedupe(severities)
 
 
-ChannelId = Annotated[str, AfterValidator(_check_channel_id)]
+# WithJsonSchema: what the validators check, said in the published JSON Schema (docs/contract/).
+CHANNEL_ID_PATTERN = f"^[CG][A-Z0-9]{{1,{MAX_CHANNEL_ID_LENGTH - 1}}}$"
+NAME_PATTERN = r"^\S(?:[\s\S]*\S)?$"  # no whitespace at either end
+ChannelId = Annotated[str, AfterValidator(_check_channel_id),
+                      WithJsonSchema({"type": "string", "pattern": CHANNEL_ID_PATTERN})]
 ChannelList = Annotated[list[ChannelId], Field(max_length=MAX_CHANNELS_PER_LIST), AfterValidator(_dedupe)]
 SeverityList = Annotated[list[Severity], Field(max_length=10), AfterValidator(_severities_not_empty)]
-RouteName = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_check_name)]
+RouteName = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_check_name),
+                      WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH,
+                                      "pattern": NAME_PATTERN})]
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+
+
+# Exactly one of `cluster` and `workspace`, as _exactly_one_target checks it.
+_ONE_TARGET = {"oneOf": [{"required": [name], "properties": {name: {"type": "string"}}}
+                         for name in ("cluster", "workspace")]}
 
 
 class Route(BaseModel):
     """One route: the investigations of a cluster, or of a workspace, go to these channels."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(**_STRICT, json_schema_extra=_ONE_TARGET)
 
     cluster: RouteName | None = None
     workspace: RouteName | None = None
-    channels: Annotated[ChannelList, AfterValidator(_route_channels_not_empty)]
-    severities: SeverityList | None = None
+    # minItems only in the schema: the validators' own messages say it better than pydantic's too_short.
+    channels: Annotated[ChannelList, AfterValidator(_route_channels_not_empty)] = Field(
+        json_schema_extra={"minItems": 1})
+    severities: SeverityList | None = Field(None, json_schema_extra={"minItems": 1})
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> Route:

@@ -26,14 +26,17 @@ Decisions the contract leaves open, made here:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-from sre_slack.contracts.routing import Route, RoutingDocument
+from sre_slack.contracts.routing import Route, RoutingDocument, Severity
 
 RoutingLevel = Literal["cluster", "workspace", "default", "none"]
 
 REASON_NO_ROUTING_DOCUMENT = "no_routing_document"
 REASON_NO_ROUTE = "no_route"
+
+# Most severe first (the contract's order).
+SEVERITIES_BY_RANK: tuple[Severity, ...] = get_args(Severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +91,14 @@ def resolve_digest_channels(doc: RoutingDocument | None) -> tuple[str, ...]:
     if doc is None:
         return ()
     return tuple(doc.digest_channels or doc.default_channels)
+
+
+def most_severe_routed_severity(doc: RoutingDocument | None, *, cluster: str, workspace: str | None) -> Severity:
+    """The most severe severity the routes of `cluster` take (the routes of its most specific level, whatever
+    their severities), so that a sample of it exercises those routes: a critical-only cluster route is tested
+    with a critical sample. Without such routes every severity goes to the same place: the most severe one."""
+    routes = [route for route in (doc.routes if doc else []) if route.cluster == cluster]
+    if not routes and workspace is not None:
+        routes = [route for route in (doc.routes if doc else []) if route.workspace == workspace]
+    taken = {severity for route in routes for severity in (route.severities or SEVERITIES_BY_RANK)}
+    return next((severity for severity in SEVERITIES_BY_RANK if severity in taken), SEVERITIES_BY_RANK[0])

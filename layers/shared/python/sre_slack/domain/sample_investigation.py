@@ -8,9 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sre_slack.contracts.investigation import InvestigationCompleted
-
-SAMPLE_SEVERITY = "warning"
+from sre_slack.contracts.investigation import InvestigationCompleted, Severity
 
 
 def new_test_investigation_id() -> str:
@@ -18,7 +16,7 @@ def new_test_investigation_id() -> str:
     return f"test_{int(time.time() * 1000):x}{secrets.token_hex(4)}"
 
 
-def sample_investigation(tenant_id: str, cluster: str, *, workspace: str | None = None,
+def sample_investigation(tenant_id: str, cluster: str, *, severity: Severity, workspace: str | None = None,
                          investigation_id: str | None = None, portal_url: str | None = None,
                          now: datetime | None = None) -> dict[str, Any]:
     """The queue message (CONTRACT.md, version 1) of a sample investigation for `cluster`."""
@@ -33,7 +31,7 @@ def sample_investigation(tenant_id: str, cluster: str, *, workspace: str | None 
         "workspace": workspace,
         "alert": {
             "name": "KubePodCrashLooping",
-            "severity": SAMPLE_SEVERITY,
+            "severity": severity,
             "namespace": "sample-app",
             "summary": "Sample alert: pod sample-app/web-5d8f7 is restarting every 40 s",
             "fired_at": fired_at.isoformat().replace("+00:00", "Z"),

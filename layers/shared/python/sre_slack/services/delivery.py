@@ -146,6 +146,11 @@ def run_jobs(session: SlackSession, jobs: Sequence[Job], message: MessageFor, de
     after another in order (a digest's channels), where a token Slack refused is not tried on the next one."""
     if not jobs:
         return []
+    for job in jobs:
+        if job.call == Call.POST and job.resend:
+            get_logger().warning(f"re-sending a {what} whose post had an unknown outcome, labelled",
+                                 channel=job.channel)
+            count("Resent")
     client = session.client()
     if client is None:
         return [_apply(session, job, _no_token(session), rendered, recovered, what) for job in jobs]

@@ -35,7 +35,12 @@ from sre_slack.storage.ratings import Rating
 
 
 def _moment(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+    return datetime.fromtimestamp(int(epoch), UTC)
+
+
+def _user(user_id: str, user_name: str | None) -> EventUser:
+    # Slack sends the handle with every click; a row stored without one still names the user by id.
+    return EventUser(id=user_id, name=user_name or user_id)
 
 
 def feedback_recorded(row: Rating, cluster: str) -> FeedbackRecorded:
@@ -44,7 +49,7 @@ def feedback_recorded(row: Rating, cluster: str) -> FeedbackRecorded:
     return FeedbackRecorded(
         event_id=feedback_event_id(row.tenant_id, row.investigation_id, row.user_id, row.changes, row.comment_seq),
         tenant_id=row.tenant_id, investigation_id=row.investigation_id, cluster=cluster,
-        user=EventUser(id=row.user_id, name=row.user_name),
+        user=_user(row.user_id, row.user_name),
         at=_moment(row.commented_at if commented and row.commented_at else row.rated_at),
         rating=row.rating,
         reason=row.reason if commented else None, comment=row.comment if commented else None,
@@ -54,7 +59,7 @@ def feedback_recorded(row: Rating, cluster: str) -> FeedbackRecorded:
 def acknowledged(ack: Acknowledgement, cluster: str) -> InvestigationAcknowledged:
     return InvestigationAcknowledged(
         event_id=acknowledged_event_id(ack.tenant_id, ack.investigation_id), tenant_id=ack.tenant_id,
-        investigation_id=ack.investigation_id, cluster=cluster, user=EventUser(id=ack.user_id, name=ack.user_name),
+        investigation_id=ack.investigation_id, cluster=cluster, user=_user(ack.user_id, ack.user_name),
         at=_moment(ack.acknowledged_at),
     )
 
@@ -63,7 +68,8 @@ def reinvestigation_requested(tenant_id: str, investigation_id: str, cluster: st
                               user_name: str | None, click: str, at: datetime) -> ReinvestigationRequested:
     return ReinvestigationRequested(
         event_id=reinvestigation_event_id(tenant_id, investigation_id, user_id, click), tenant_id=tenant_id,
-        investigation_id=investigation_id, cluster=cluster, user=EventUser(id=user_id, name=user_name), at=at,
+        investigation_id=investigation_id, cluster=cluster, user=_user(user_id, user_name),
+        at=at.replace(microsecond=0),
     )
 
 

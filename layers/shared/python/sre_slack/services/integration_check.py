@@ -6,16 +6,21 @@ those channels (asked with conversations.info: public channels take posts throug
 need the bot as a member). Then a sample investigation marked `test: true` is enqueued on the investigation queue
 and travels the same path as a real one. A channel that passes the preflight loses its "failing" mark, so posting
 resumes there.
+
+The sample's severity is the portal's choice; by default it is the most severe one the cluster's routes take
+(domain.routing.most_severe_routed_severity), so a route narrowed to critical alerts is what gets tested.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
+from sre_slack.contracts.investigation import Severity
 from sre_slack.contracts.settings import get_settings
-from sre_slack.domain.routing import resolve_channels
-from sre_slack.domain.sample_investigation import SAMPLE_SEVERITY, sample_investigation
+from sre_slack.domain.routing import most_severe_routed_severity, resolve_channels
+from sre_slack.domain.sample_investigation import sample_investigation
 from sre_slack.observability import get_logger
 from sre_slack.queues.sender import send_message
 from sre_slack.services import workspace
@@ -40,17 +45,26 @@ class QueueUnavailable(Exception):
     """The investigation queue refused the sample: the portal must not announce a test that will never arrive."""
 
 
-def run_check(tenant: str, cluster: str, workspace_name: str | None) -> tuple[str, tuple[str, ...]]:
-    """Preflight, then enqueue: (the sample's investigation id, the channels it goes to)."""
-    channels = preflight(tenant, cluster, workspace_name)
-    investigation_id = enqueue_sample(tenant, cluster, workspace_name)
+@dataclass(frozen=True)
+class CheckStarted:
+    investigation_id: str
+    channels: tuple[str, ...]
+    severity: Severity
+
+
+def run_check(tenant: str, cluster: str, workspace_name: str | None, severity: Severity | None = None) -> CheckStarted:
+    """Preflight, then enqueue a sample of `severity` (default: the most severe one the cluster's routes take)."""
+    channels, severity = preflight(tenant, cluster, workspace_name, severity)
+    investigation_id = enqueue_sample(tenant, cluster, workspace_name, severity)
     get_logger().info("test investigation enqueued", tenant_id=tenant, investigation_id=investigation_id,
-                      channels=list(channels))
-    return investigation_id, channels
+                      channels=list(channels), severity=severity)
+    return CheckStarted(investigation_id, channels, severity)
 
 
-def preflight(tenant: str, cluster: str, workspace_name: str | None) -> tuple[str, ...]:
-    """The channels a sample for `cluster` goes to, once each is known to accept the bot's posts."""
+def preflight(tenant: str, cluster: str, workspace_name: str | None,
+              severity: Severity | None = None) -> tuple[tuple[str, ...], Severity]:
+    """The channels a sample for `cluster` goes to, once each is known to accept the bot's posts, and its
+    severity."""
     config = load_tenant_config(tenant)
     installation = config.installation
     if installation is None:
@@ -61,13 +75,15 @@ def preflight(tenant: str, cluster: str, workspace_name: str | None) -> tuple[st
                           "reinstall the app", status=str(installation.status))
     if config.routing is None:
         raise CheckFailed("no_routing", "no routing is configured: choose the channels alerts go to")
-    decision = resolve_channels(config.routing, cluster=cluster, workspace=workspace_name, severity=SAMPLE_SEVERITY)
+    if severity is None:
+        severity = most_severe_routed_severity(config.routing, cluster=cluster, workspace=workspace_name)
+    decision = resolve_channels(config.routing, cluster=cluster, workspace=workspace_name, severity=severity)
     if not decision.channels:
         raise CheckFailed("no_channel_for_cluster",
-                          f"the routing sends no {SAMPLE_SEVERITY} alerts of cluster {cluster!r} to any channel "
-                          "(no matching route and no default channels)", cluster=cluster)
+                          f"the routing sends no {severity} alerts of cluster {cluster!r} to any channel "
+                          "(no matching route and no default channels)", cluster=cluster, severity=severity)
     _check_channels(config, decision.channels)
-    return decision.channels
+    return decision.channels, severity
 
 
 def _check_channels(config: TenantConfig, channels: tuple[str, ...]) -> None:
@@ -97,10 +113,10 @@ def _check_channels(config: TenantConfig, channels: tuple[str, ...]) -> None:
             clear_channel_health(config.tenant_id, channel_id)
 
 
-def enqueue_sample(tenant: str, cluster: str, workspace_name: str | None) -> str:
+def enqueue_sample(tenant: str, cluster: str, workspace_name: str | None, severity: Severity) -> str:
     settings = get_settings()
     portal = f"{settings.portal_url}/integrations/slack" if settings.portal_url else None
-    message = sample_investigation(tenant, cluster, workspace=workspace_name, portal_url=portal)
+    message = sample_investigation(tenant, cluster, severity=severity, workspace=workspace_name, portal_url=portal)
     try:
         send_message(settings.require("investigation_queue_url"), json.dumps(message))
     except Exception as exc:  # the portal must not announce a sample that will never arrive

@@ -16,6 +16,7 @@ click comes from the Slack team that tenant installed; anything else is a warnin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,14 +25,20 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from sre_slack.blocks import modal
-from sre_slack.blocks.feedback_line import rating_for_action_id, with_feedback_line
+from sre_slack.blocks.feedback_line import (
+    rating_for_action_id,
+    render_feedback_line,
+    shown_feedback_line,
+    with_feedback_line,
+)
 from sre_slack.blocks.investigation_actions import (
     ACKNOWLEDGE_ACTION_ID,
     MENU_ACTION_ID,
     REINVESTIGATE_OPTION,
     Acknowledged,
     investigation_in,
-    shows_acknowledged,
+    render_acknowledged,
+    shown_acknowledged_line,
     with_acknowledged_line,
 )
 from sre_slack.blocks.message import SlackMessage
@@ -178,16 +185,19 @@ def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retr
                 previous_rating=outcome.previous, user_id=payload.user.id)
     if outcome.changed:
         _emit_metric(rating)
-    # A double click changes nothing; a Slack retry may follow an attempt that wrote but never updated.
-    if not (outcome.changed or retry) or not channel_id or not message_ts or payload.message is None:
+    if not channel_id or not message_ts or payload.message is None:
         return
-    summary = ratings.summarize(ratings.list_ratings(tenant_id, investigation_id), latest=outcome.rating)
+    # A click that changes nothing (a double click, a second try) updates the message only if it is behind what is
+    # stored (an earlier update failed); a Slack retry may follow an attempt that wrote but never updated.
+    showing = None if outcome.changed or retry else _shown_lines(payload.message)
     token = token or _token(installation)
-    if token is not None:
-        _update_message(token, channel_id, message_ts,
-                        SlackMessage(text=payload.message.text,
-                                     blocks=tuple(with_feedback_line(payload.message.blocks, summary))),
-                        what="feedback line")
+    if token is None:
+        return
+    try:
+        _show_stored(token, tenant_id, investigation_id, channel_id, message_ts, payload.message, latest=outcome.rating,
+                     showing=showing, what="feedback line")
+    except Exception:  # the rating is stored: the line catches up with the next click on this message
+        logger.exception("feedback line not updated", investigation_id=investigation_id)
 
 
 def _handle_acknowledge(payload: BlockActions, value: str, *, retry: bool) -> None:
@@ -223,14 +233,14 @@ def _handle_acknowledge(payload: BlockActions, value: str, *, retry: bool) -> No
     message = payload.message
     if message is None or not payload.channel_id or not payload.message_ts:
         return
-    if not (outcome.first or retry or not shows_acknowledged(message.blocks)):
-        return
     token = _token(installation)
-    if token is not None:
-        line = Acknowledged(ack.user_id, datetime.fromtimestamp(ack.acknowledged_at, UTC))
-        _update_message(token, payload.channel_id, payload.message_ts,
-                        SlackMessage(text=message.text, blocks=tuple(with_acknowledged_line(message.blocks, line))),
-                        what="acknowledged line")
+    if token is None:
+        return
+    try:
+        _show_stored(token, tenant_id, investigation_id, payload.channel_id, payload.message_ts, message, latest=None,
+                     showing=None if outcome.first or retry else _shown_lines(message), what="acknowledged line")
+    except Exception:  # stored: the line shows with the next click or re-render
+        logger.exception("acknowledged line not updated", investigation_id=investigation_id)
 
 
 def _handle_reinvestigate(payload: BlockActions, action: Action) -> None:
@@ -297,10 +307,54 @@ def _emit_metric(rating: str) -> None:
     metrics.add_metric(name=METRIC_NAME, unit=MetricUnit.Count, value=1)
 
 
-def _update_message(token: str, channel_id: str, message_ts: str, message: SlackMessage, *, what: str) -> None:
+# Re-reads after an update, at most: people clicking one message at the same moment converge in one or two.
+_SHOW_ROUNDS = 3
+_MENTIONED = re.compile(r"<@([UW][A-Z0-9]+)>")
+Lines = tuple[str | None, str | None]  # the feedback line, the "Acknowledged by" line
+
+
+def _shown_lines(message: PayloadMessage) -> Lines:
+    """The feedback line and the "Acknowledged by" line a message (as Slack sent it with a click) shows."""
+    return shown_feedback_line(message.blocks), shown_acknowledged_line(message.blocks)
+
+
+def _show_stored(token: str, tenant_id: str, investigation_id: str, channel_id: str, message_ts: str,
+                 message: PayloadMessage, *, latest: ratings.Rating | None, showing: Lines | None, what: str) -> None:
+    """Bring the feedback line and the "Acknowledged by" line up to what is stored (`showing`: the lines the message
+    has now, None to update in any case), then read again: a rating or an acknowledgement stored while this update
+    was on its way (someone else clicking at the same moment) would otherwise be missing from the message, as
+    chat.update has no compare-and-set. The last update to land is then one made after everything it must show was
+    stored. Both lines come from one Query, so neither click's update ever drops the other's line."""
+    shown = shown_feedback_line(message.blocks)
+    for _round in range(_SHOW_ROUNDS):
+        rows, ack = investigations.load_marks(tenant_id, investigation_id)
+        # The line names the rater this click answers, else the one the message names already (still rated).
+        named = latest or _rater_named(shown, rows)
+        summary = ratings.summarize(rows, latest=named)
+        acknowledged = Acknowledged(ack.user_id, datetime.fromtimestamp(ack.acknowledged_at, UTC)) if ack else None
+        lines = (render_feedback_line(summary), render_acknowledged(acknowledged) if acknowledged else None)
+        if lines == showing:
+            return
+        blocks = with_feedback_line(message.blocks, summary)
+        if acknowledged is not None:
+            blocks = with_acknowledged_line(blocks, acknowledged)
+        if not _update_message(token, channel_id, message_ts, SlackMessage(text=message.text, blocks=tuple(blocks)),
+                               what=what):
+            return
+        showing = lines
+
+
+def _rater_named(line: str | None, rows: list[ratings.Rating]) -> ratings.Rating | None:
+    named = _MENTIONED.search(line or "")
+    return next((row for row in rows if named and row.user_id == named.group(1)), None)
+
+
+def _update_message(token: str, channel_id: str, message_ts: str, message: SlackMessage, *, what: str) -> bool:
     result = update_message(write_client(token), channel_id, message_ts, message)
     if result.failure is not None:  # stored; the message shows it with the next click or re-render
         get_logger().warning(f"{what} not updated", failure=result.reason, channel_id=channel_id)
+        return False
+    return True
 
 
 # --- the modal ------------------------------------------------------------------------------------------

@@ -204,9 +204,6 @@ class _Run:
         claim = ledger.claim(current.key, current.channel, attempt)
         if not claim.claimed:
             return None
-        if claim.resend:
-            get_logger().warning("re-sending a post whose outcome was unknown, labelled", channel=current.channel)
-            count("Resent")
         return Job(Call.POST, current.key, current.channel, attempt=attempt, resend=claim.resend)
 
     def _run(self, config: TenantConfig, stored: StoredInvestigation, jobs: list[Job], feedback: list[Rating] | None,

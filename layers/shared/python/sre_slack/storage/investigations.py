@@ -33,6 +33,8 @@ from sre_slack.storage.table import ConditionFailed, Expression, Key, Transactio
 GZIP_ABOVE_BYTES = 32_000
 # DynamoDB transactions hold at most 100 actions: SEEN + counters + one per channel.
 MAX_CHANNELS_PER_INVESTIGATION = 98
+# The cluster an event names when the investigation's SEEN does not say (see cluster_of).
+UNKNOWN_CLUSTER = "unknown"
 # Stands for "no channel" in a delivery (nothing routed, or the tenant cannot be posted to at all).
 NO_CHANNEL = "-"
 
@@ -155,6 +157,20 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
     return InvestigationState(stored, deliveries, feedback, acknowledgement)
 
 
+def load_marks(tenant_id: str, investigation_id: str) -> tuple[list[Rating], Acknowledgement | None]:
+    """Every rating and the acknowledgement of one investigation: what a click shows, in one Query (`ACK` to
+    `FEEDBACK#…`, the few ledger items in between included)."""
+    feedback: list[Rating] = []
+    acknowledgement: Acknowledgement | None = None
+    for values in table().query(keys.investigation_pk(tenant_id, investigation_id),
+                                sk_between=(keys.ACK_SK, keys.FEEDBACK_PREFIX[:-1] + "$")):
+        if values["sk"] == keys.ACK_SK:
+            acknowledgement = Acknowledgement.from_values(values)
+        elif values["sk"].startswith(keys.FEEDBACK_PREFIX):
+            feedback.append(Rating.from_values(values))
+    return sorted(feedback, key=lambda r: (r.rated_at, r.user_id)), acknowledgement
+
+
 def cluster_of(tenant_id: str, investigation_id: str) -> str | None:
     """The cluster of a posted investigation (what its outbound events name), or None when it was never posted."""
     values = table().get(keys.seen_key(tenant_id, investigation_id))
@@ -163,7 +179,8 @@ def cluster_of(tenant_id: str, investigation_id: str) -> str | None:
     if isinstance(values.get("cluster"), str):
         return str(values["cluster"])
     stored = _stored_from_values(tenant_id, values)  # SEEN written before it carried `cluster`
-    return stored.investigation.cluster if stored is not None else ""
+    # A SEEN with neither (never written so by posting) still lets the click count; its event says so.
+    return stored.investigation.cluster if stored is not None else UNKNOWN_CLUSTER
 
 
 def _completed_epoch(inv: InvestigationCompleted) -> float | None:

@@ -4,11 +4,14 @@ Investigations keep theirs under the investigation (`TENANT#<t>#INV#<i>` / `DELI
 the tenant's digest partition (`TENANT#<t>#DIGEST` / `DAY#<day>#CHANNEL#<channel>`); the states, the conditional
 writes and the lease are the same:
 
-    (absent) --claim--> posting --posted--> posted --update refused--> gone
+    (absent) --claim--> posting --posted--> posted --message deleted or no longer editable--> gone
                           |  \\--not posted (429, 503, failed before sending)--> retry --claim--> posting
                           |   \\--maybe posted (an ambiguous answer) --> retry, resend --claim--> posting (labelled)
                           |    \\--channel / payload / installation refuses--> failed | undeliverable
                           \\--lease expired (the invocation died mid-post) --claim, resend--> posting (labelled)
+
+An update Slack refuses for good (channel archived, token revoked) leaves the delivery `posted`, with
+`update_refused` saying why the message shows an older version, until an update succeeds.
 
 `posting` is a lease: `lease_until` is the latest moment the attempt holding it can still be running (its
 invocation's deadline plus a margin). A live lease means "someone is posting right now"; an expired one means that

@@ -46,7 +46,7 @@ class Recorded(enum.Enum):
 def outbox_item(event: EngineEvent, *, now: float | None = None) -> dict[str, Any]:
     moment = int(now if now is not None else time.time())
     return {**keys.outbox_key(event.tenant_id, event.investigation_id, event.event_id), "event_id": event.event_id,
-            "detail_type": event.DETAIL_TYPE, "detail": event.detail_json(), "created_at": moment,
+            "detail_type": event.detail_type, "detail": event.to_detail(), "created_at": moment,
             "ttl": moment + OUTBOX_TTL_SECONDS}
 
 
