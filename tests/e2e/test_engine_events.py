@@ -199,3 +199,49 @@ def test_a_click_from_another_workspace_reaches_nobody(functions, posted, slack,
 
     assert engine_bus.received() == []
     assert item(keys.ack_key("t_acme", INVESTIGATION)) is None
+
+
+# --- two people at the same moment ------------------------------------------------------------------------
+
+
+def _stale_click(functions, slack, blocks: list[dict[str, Any]], ts: str, action: dict[str, Any], user: str) -> None:
+    """A click whose payload carries the message as it was before another click updated it."""
+    payload = {"type": "block_actions", "team": {"id": "T0LOCAL", "domain": "local"},
+               "user": {"id": user, "username": user.lower(), "team_id": "T0LOCAL"},
+               "channel": {"id": CHANNEL, "name": "prod"},
+               "container": {"type": "message", "message_ts": ts, "channel_id": CHANNEL},
+               "message": {"ts": ts, "text": "alert", "blocks": blocks}, "actions": [action],
+               "response_url": slack.response_url_for(CHANNEL, ts, user)}
+    body = form_body(payload)
+    assert call_http(functions, "POST", "/slack/interactions", body=body,
+                     headers=signed_headers(body, slack.signing_secret)).status == 200
+
+
+def _element(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
+    return next(e for b in blocks if b.get("type") == "actions" for e in b["elements"] if e["action_id"] == action_id)
+
+
+def test_a_rating_and_an_acknowledgement_at_the_same_moment_both_stay_on_the_message(functions, posted, slack):
+    before = slack.message(CHANNEL, posted).blocks  # what both people saw when they clicked
+
+    slack.click(CHANNEL, posted, "acknowledge", user_id="U0ALICE")
+    rate = _element(before, "feedback_accurate")
+    _stale_click(functions, slack, before, posted,
+                 {"action_id": "feedback_accurate", "block_id": "feedback", "type": "button", "value": rate["value"]},
+                 "U0BOB")
+
+    assert line(slack, posted, "acknowledged").startswith("Acknowledged by <@U0ALICE>")
+    assert line(slack, posted, "feedback_summary") == "Rated *Accurate* by <@U0BOB>"
+
+
+def test_an_acknowledgement_from_before_a_rating_keeps_the_rating_line(functions, posted, slack):
+    before = slack.message(CHANNEL, posted).blocks
+
+    slack.click(CHANNEL, posted, "feedback_partially_accurate", user_id="U0BOB")
+    acknowledge = _element(before, "acknowledge")
+    _stale_click(functions, slack, before, posted,
+                 {"action_id": "acknowledge", "block_id": "portal", "type": "button", "value": acknowledge["value"]},
+                 "U0ALICE")
+
+    assert line(slack, posted, "feedback_summary") == "Rated *Partially Accurate* by <@U0BOB>"
+    assert line(slack, posted, "acknowledged").startswith("Acknowledged by <@U0ALICE>")
