@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test test-unit lint lint-template build bench clean ci enqueue digest contract
+.PHONY: run test test-unit lint lint-template build bench clean ci enqueue digest contract engine-events
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ enqueue: $(VENV)/.installed  ## send an example SQS message to the running sandb
 # The published contract's schemas and OpenAPI document, generated from the code (docs/contract/README.md).
 contract: $(VENV)/.installed  ## regenerate docs/contract/openapi.json and docs/contract/schemas/
 	$(PY) docs/contract/generate.py
+
+engine-events: $(VENV)/.installed  ## print the outbound events the running sandbox put on the engine bus
+	$(PY) -m localdev.engine_events_cli
 
 # Two workers (pytest-xdist): this machine and CI have two cores. The session's log records go to .test-logs/
 # too (one file per worker): `make security` scans them for tokens and secrets.

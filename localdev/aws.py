@@ -50,6 +50,7 @@ _NOT_EMULATED_ON_PURPOSE = {
     FUNCTION_TYPE, LAYER_TYPE, HTTP_API_TYPE, "AWS::Serverless::Api", "AWS::Lambda::Permission",
     "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::CloudWatch::Alarm",
     "AWS::Events::Rule", "AWS::Scheduler::Schedule", "AWS::Lambda::EventInvokeConfig",
+    "AWS::Lambda::EventSourceMapping",
 }  # fmt: skip
 
 _LOCAL_KEY_TAG = "localdev:logical-id"

@@ -1,8 +1,9 @@
 """`make run`: the whole integration on one machine, no AWS account and no Slack workspace needed.
 
 Starts moto's server, creates the resources template.yaml declares, a Slack stand-in (API + browser UI),
-the HTTP API gateway serving the template's routes with the real handlers, the SQS pump, and a tiny
-stand-in for the portal's Install button. Ctrl-C stops everything.
+the HTTP API gateway serving the template's routes with the real handlers, the SQS pump, the stream pump (the
+outbox publisher: outbound events onto the engine bus, which the sandbox subscribes to), and a tiny stand-in
+for the portal's Install button. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ Try it:
   5. make enqueue EVENT=events/investigation_completed.json   (then look at the Slack stand-in)
      make enqueue EVENT=... NEW_ID=1                          (the same example as a new alert)
   6. curl -s -X POST {gw}/clusters/production-us-east/test   (Test Integration)
+  7. click Acknowledge, a rating or ⋯ Re-investigate on a message, then: make engine-events
 
 Ctrl-C to stop.
 """, flush=True)

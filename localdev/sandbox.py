@@ -1,4 +1,6 @@
-"""The local sandbox as one object: moto server, the template's resources, Slack stand-in, gateway, SQS pump.
+"""The local sandbox as one object: moto server, the template's resources, Slack stand-in, gateway, SQS pump and
+stream pump (SlackTable's stream to the outbox publisher, which puts the outbound events on the engine bus, where
+the sandbox subscribes a queue: `make engine-events`).
 
 `make run` starts it in the foreground (localdev.run) and records its ports and tenant in RUNNING_FILE; CLIs such as
 localdev.enqueue and localdev.digest_cli read them back (`running_sandbox`), so they reach the sandbox on whatever
@@ -20,6 +22,7 @@ from localdev.aws import DEFAULT_STACK_NAME, Deployment, deploy
 from localdev.gateway import LocalGateway
 from localdev.slack_standin import SlackStandIn
 from localdev.sqs_pump import SqsPump
+from localdev.stream_pump import StreamPump
 from localdev.template import REPO_ROOT, Template
 from sre_slack import container
 
@@ -28,6 +31,9 @@ DEFAULT_TENANT = "t_local"
 # Written by `make run` while it runs (git ignores it).
 RUNNING_FILE = REPO_ROOT / ".localdev-sandbox.json"
 HOST = "127.0.0.1"
+# The sandbox's stand-in for the engine's subscription: a rule on the engine bus delivering to this queue
+# (`make engine-events` prints what arrived).
+ENGINE_SUBSCRIBER = "engine-subscriber"
 
 # Ports field -> (environment variable, default, what listens there).
 PORT_SETTINGS: dict[str, tuple[str, int, str]] = {
@@ -180,6 +186,7 @@ class Sandbox:
     slack: SlackStandIn
     gateway: LocalGateway
     pump: SqsPump
+    streams: StreamPump
 
     @property
     def gateway_url(self) -> str:
@@ -187,9 +194,24 @@ class Sandbox:
         return f"http://localhost:{self.ports.gateway}"
 
     def stop(self) -> None:
+        self.streams.stop()
         self.pump.stop()
         self.gateway.stop()
         self.slack.stop()
+
+
+def subscribe_to_engine_bus(deployment: Deployment) -> str:
+    """A rule on the engine bus (`source` ai-sre.slack) with an SQS target, as the engine subscribes; its queue URL."""
+    import boto3
+
+    events, sqs = boto3.client("events", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    bus = deployment.outputs()["EngineEventBusName"]
+    name = local_resource_name(ENGINE_SUBSCRIBER)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": ["ai-sre.slack"]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return url
 
 
 def start_sandbox(ports: Ports, *, tenant_id: str = "t_local") -> Sandbox:
@@ -215,4 +237,6 @@ def start_sandbox(ports: Ports, *, tenant_id: str = "t_local") -> Sandbox:
                                                                                   "sub": "dev-user"}).start()
     # Failed messages come back after 5 s instead of the queue's 3 minutes, so retries can be watched.
     pump = SqsPump(template, deployment, failed_visibility_timeout=5).start()
-    return Sandbox(ports, tenant_id, template, deployment, slack, gateway, pump)
+    subscribe_to_engine_bus(deployment)
+    streams = StreamPump(template, deployment).start()
+    return Sandbox(ports, tenant_id, template, deployment, slack, gateway, pump, streams)

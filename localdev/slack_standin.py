@@ -283,8 +283,12 @@ class SlackStandIn:
         with self.store.lock:
             return self.api.issue_trigger(team_id, user_id)
 
-    def click(self, channel: str, ts: str, action_id: str, user_id: str = INSTALLER_USER_ID) -> InteractionResult:
-        """Click the button `action_id` of a posted message: a signed block_actions POST to interactivity_url."""
+    def click(self, channel: str, ts: str, action_id: str, user_id: str = INSTALLER_USER_ID,
+              option: str | None = None, *, retries: int = 0) -> InteractionResult:
+        """Click the button `action_id` of a posted message: a signed block_actions POST to interactivity_url. For an
+        overflow menu (or select), pick its option `option` (the first when None). `retries`: Slack delivers the
+        same payload that many times again (`X-Slack-Retry-Num` 1, 2, ...), as after a slow answer; the result is
+        the last answer's."""
         url = self._interactivity_url()
         with self.store.lock:
             found_channel = self.store.channels.get(channel)
@@ -306,9 +310,13 @@ class SlackStandIn:
                 element=found[1],
                 response_url=self.response_url_for(channel, ts, user_id),
                 trigger_id=trigger_id,
+                option=option,
             )
         body, headers = signed_form(payload, self.signing_secret)
         result = deliver(url, body, headers, self.interaction_timeout)
+        for attempt in range(1, retries + 1):
+            retry_headers = {**headers, "X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_timeout"}
+            result = deliver(url, body, retry_headers, self.interaction_timeout)
         with self.store.lock:
             return replace(result, opened_view_id=self.store.triggers[trigger_id].view_id)
 
@@ -679,7 +687,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_ui/click":
             channel = first.get("channel", "")
             try:
-                result = standin.click(channel, first.get("ts", ""), first.get("action_id", ""), as_user)
+                result = standin.click(channel, first.get("ts", ""), first.get("action_id", ""), as_user,
+                                       option=first.get("option") or None)
             except (LookupError, RuntimeError) as exc:
                 return _ui_location(channel, as_user, "err", str(exc))
             if result.opened_view_id:

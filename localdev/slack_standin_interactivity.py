@@ -46,6 +46,18 @@ def find_action(message: Message, action_id: str) -> tuple[str, dict[str, Any]] 
     return None
 
 
+MENU_TYPES = ("overflow", "static_select")
+
+
+def chosen_option(element: dict[str, Any], option: str | None) -> dict[str, Any]:
+    """The option of an overflow menu (or select) the person picks: the one with value `option`, else the first."""
+    options = _options(element)
+    found = next((o for o in options if option is None or o.get("value") == option), None)
+    if found is None:
+        raise LookupError(f"{element.get('action_id')!r} has no option {option!r}")
+    return copy.deepcopy(found)
+
+
 def block_actions_payload(
     *,
     team: Team,
@@ -56,13 +68,17 @@ def block_actions_payload(
     element: dict[str, Any],
     response_url: str,
     trigger_id: str,
+    option: str | None = None,
 ) -> dict[str, Any]:
+    """What Slack sends for a click on `element`; for an overflow menu (or select), the pick of `option`."""
     action: dict[str, Any] = {
         "action_id": element.get("action_id"),
         "block_id": block_id,
         "type": element.get("type", "button"),
         "action_ts": f"{time.time():.6f}",
     }
+    if element.get("type") in MENU_TYPES:
+        action["selected_option"] = chosen_option(element, option)
     if "text" in element:
         action["text"] = copy.deepcopy(element["text"])
     if "value" in element:

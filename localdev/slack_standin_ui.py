@@ -167,6 +167,23 @@ def render_button(
     return f"<form method='post' action='/_ui/click'>{hidden}<button class='{css}'>{label}</button></form>"
 
 
+def render_overflow(
+    element: dict[str, Any], *, channel: Channel, message: Message, as_user: str, interactive: bool
+) -> str:
+    """An overflow menu as one small button per option ("⋯ Re-investigate"); no confirmation dialog."""
+    forms = []
+    for option in element.get("options") or []:
+        label = "⋯ " + html.escape(str((option.get("text") or {}).get("text", "")))
+        if not interactive:
+            forms.append(f"<button disabled title='Interactivity URL not configured'>{label}</button>")
+            continue
+        fields = {"channel": channel.id, "ts": message.ts, "action_id": str(element.get("action_id", "")),
+                  "option": str(option.get("value", "")), "as": as_user}
+        hidden = "".join(f"<input type='hidden' name='{k}' value='{html.escape(v)}'>" for k, v in fields.items())
+        forms.append(f"<form method='post' action='/_ui/click'>{hidden}<button>{label}</button></form>")
+    return "".join(forms)
+
+
 def render_blocks(
     blocks: list[dict[str, Any]], store: Workspace, *, channel: Channel, message: Message, as_user: str,
     interactive: bool,
@@ -203,6 +220,8 @@ def render_blocks(
             buttons = "".join(
                 render_button(e, channel=channel, message=message, as_user=as_user, interactive=interactive)
                 if e.get("type") == "button"
+                else render_overflow(e, channel=channel, message=message, as_user=as_user, interactive=interactive)
+                if e.get("type") == "overflow"
                 else f"<span class='muted'>[{html.escape(str(e.get('type')))}]</span>"
                 for e in block.get("elements") or []
             )

@@ -7,6 +7,7 @@ one representation, the one CloudFormation itself uses after parsing.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
+EVENT_SOURCE_MAPPING_TYPE = "AWS::Lambda::EventSourceMapping"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 
@@ -162,6 +164,27 @@ class ScheduleEvent:
 
 
 @dataclass(frozen=True)
+class StreamEventSource:
+    """An `AWS::Lambda::EventSourceMapping` from a table's DynamoDB stream to a function of the template."""
+
+    name: str  # the mapping's logical id
+    function: str  # logical id of the function
+    table: str  # logical id of the AWS::DynamoDB::Table
+    batch_size: int = 100
+    starting_position: str = "LATEST"
+    filters: tuple[dict[str, Any], ...] = ()  # FilterCriteria patterns, parsed
+    function_response_types: tuple[str, ...] = ()
+    maximum_retry_attempts: int = -1
+    bisect_on_error: bool = False
+    on_failure: str | None = None  # logical id of the destination queue
+    enabled: bool = True
+
+    @property
+    def reports_batch_item_failures(self) -> bool:
+        return "ReportBatchItemFailures" in self.function_response_types
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_uri: str
@@ -247,6 +270,12 @@ class Template:
         if resource.get("Type") != FUNCTION_TYPE:
             raise TemplateError(f"{logical_id} is a {resource.get('Type')}, not a function")
         return self._function_spec(logical_id, resource)
+
+    def stream_sources(self) -> list[StreamEventSource]:
+        """The event source mappings that feed a table's stream to one of the template's functions."""
+        return [_stream_source(lid, res.get("Properties") or {})
+                for lid, res in self.resources_of_type(EVENT_SOURCE_MAPPING_TYPE).items()
+                if _get_att_target((res.get("Properties") or {}).get("EventSourceArn"), "StreamArn")]  # fmt: skip
 
     def layer_directories(self) -> list[Path]:
         """Folders Lambda puts on sys.path for the layers (`<ContentUri>/python`) that exist as source.
@@ -343,4 +372,32 @@ def _sqs_source(function_id: str, name: str, ev: dict[str, Any]) -> SqsEventSour
         maximum_batching_window_seconds=int(ev.get("MaximumBatchingWindowInSeconds", 0)),
         function_response_types=tuple(ev.get("FunctionResponseTypes") or ()),
         enabled=_enabled(ev),
+    )
+
+
+def _get_att_target(value: Any, attribute: str) -> str | None:
+    """`!GetAtt X.<attribute>` -> "X"."""
+    if isinstance(value, dict) and isinstance(value.get("Fn::GetAtt"), list) and value["Fn::GetAtt"][1:] == [attribute]:
+        return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def _stream_source(logical_id: str, p: dict[str, Any]) -> StreamEventSource:
+    function = p.get("FunctionName")
+    if not (isinstance(function, dict) and "Ref" in function):
+        raise TemplateError(f"{logical_id}: FunctionName must be !Ref <Function> of a template function")
+    destination = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    filters = tuple(json.loads(f["Pattern"]) for f in ((p.get("FilterCriteria") or {}).get("Filters") or []))
+    return StreamEventSource(
+        name=logical_id,
+        function=str(function["Ref"]),
+        table=str(_get_att_target(p.get("EventSourceArn"), "StreamArn")),
+        batch_size=int(p.get("BatchSize", 100)),
+        starting_position=str(p.get("StartingPosition", "LATEST")),
+        filters=filters,
+        function_response_types=tuple(p.get("FunctionResponseTypes") or ()),
+        maximum_retry_attempts=int(p.get("MaximumRetryAttempts", -1)),
+        bisect_on_error=bool(p.get("BisectBatchOnFunctionError", False)),
+        on_failure=_get_att_target(destination, "Arn"),
+        enabled=bool(p.get("Enabled", True)),
     )

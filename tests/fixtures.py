@@ -4,16 +4,20 @@ talks to through SLACK_API_URL."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from localdev.aws import Deployment, deploy
 from localdev.handlers import LocalFunctions
 from localdev.slack_standin import SlackStandIn
+from localdev.stream_pump import StreamPump
 from localdev.template import Template
 from sre_slack import container
 
@@ -50,6 +54,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> Iterator
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AiSre/Slack")
+    # moto in process serves DynamoDB Streams on its regional endpoint only, not on the account-based one.
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
     serialize_moto(monkeypatch)
     with mock_aws():
         deployment = deploy(
@@ -83,6 +89,43 @@ def aws(monkeypatch: pytest.MonkeyPatch, slack_server: SlackStandIn) -> Iterator
 def functions(aws: Deployment) -> LocalFunctions:
     """The template's functions, invoked like Lambda does (JSON in and out, their own environment)."""
     return LocalFunctions(TEMPLATE, aws)
+
+
+@pytest.fixture
+def streams(aws: Deployment) -> StreamPump:
+    """Lambda's event source mapping on SlackTable's stream: `streams.drain()` runs the outbox publisher."""
+    return StreamPump(TEMPLATE, aws, quiet=True)
+
+
+@dataclass
+class BusTap:
+    """A rule on the engine bus with an SQS target, the way the engine subscribes: what reached the bus."""
+
+    queue_url: str
+
+    def received(self) -> list[dict[str, Any]]:
+        """The EventBridge events delivered since the last call (their envelopes, `detail` parsed)."""
+        sqs = boto3.client("sqs")
+        found: list[dict[str, Any]] = []
+        while messages := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    def details(self, detail_type: str | None = None) -> list[dict[str, Any]]:
+        return [e["detail"] for e in self.received() if detail_type in (None, e["detail-type"])]
+
+
+@pytest.fixture
+def engine_bus(aws: Deployment) -> BusTap:
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    bus = aws.outputs()["EngineEventBusName"]
+    url = sqs.create_queue(QueueName="engine-subscriber")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="engine-subscriber", EventBusName=bus, EventPattern=json.dumps({"source": ["ai-sre.slack"]}))
+    events.put_targets(Rule="engine-subscriber", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return BusTap(url)
 
 
 def serialize_moto(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,3 +1,4 @@
 """Fixtures of this tier: emulated AWS (moto, resources from template.yaml) and the Slack stand-in on loopback."""
 
-from tests.fixtures import aws, functions, slack, slack_server  # noqa: F401 - pytest finds fixtures by name
+# pytest finds fixtures by name
+from tests.fixtures import aws, engine_bus, functions, slack, slack_server, streams  # noqa: F401

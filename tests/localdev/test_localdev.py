@@ -23,6 +23,7 @@ from localdev.gateway import LocalGateway, build_http_event
 from localdev.handlers import HandlerNotFound, LocalFunctions, apply_env, load_handler
 from localdev.lambda_context import LambdaContext
 from localdev.sqs_pump import SqsPump, failed_message_ids, schedule_event, scheduled_invocation_event
+from localdev.stream_pump import matches
 from localdev.template import SqsEventSource, Template, TemplateError, load_yaml
 
 TEMPLATE = Template.load()
@@ -605,6 +606,16 @@ def test_drain_processes_more_than_one_batch(pump: SqsPump, deployment: Deployme
     assert all(len(r.message_ids) <= 10 for r in results)
     assert queue_counts(deployment, "InvestigationQueue") == (0, 0)
     assert queue_counts(deployment, "DigestQueue") == (0, 0)
+
+
+def test_stream_filters_match_like_lambda_event_filtering() -> None:
+    pattern = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "OUTBOX#"}]}}}}
+    record = {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "p"}, "sk": {"S": "OUTBOX#e1"}}}}
+
+    assert matches(pattern, record)
+    assert not matches(pattern, {**record, "eventName": "REMOVE"})
+    assert not matches(pattern, {**record, "dynamodb": {"Keys": {"sk": {"S": "FEEDBACK#U1"}}}})
+    assert not matches(pattern, {"eventName": "INSERT", "dynamodb": {"Keys": {"sk": {"N": "1"}}}})
 
 
 def test_partial_batch_response_rules() -> None:

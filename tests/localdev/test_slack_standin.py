@@ -697,6 +697,39 @@ def test_click_sends_a_signed_block_actions_payload(slack: SlackStandIn, receive
     assert bot(slack).views_open(trigger_id=payload["trigger_id"], view=MODAL)["ok"] is True
 
 
+MENU_BLOCKS = [
+    {"type": "section", "text": {"type": "mrkdwn", "text": "an alert"}},
+    {"type": "actions", "block_id": "portal", "elements": [{
+        "type": "overflow", "action_id": "menu",
+        "options": [{"text": {"type": "plain_text", "text": "Re-investigate"}, "value": "reinvestigate"},
+                    {"text": {"type": "plain_text", "text": "Mute"}, "value": "mute"}]}]},
+]
+
+
+def test_picking_an_overflow_option_sends_it_as_selected_option(slack: SlackStandIn, receiver: Receiver) -> None:
+    ts = bot(slack).chat_postMessage(channel="C0ALERTS", text="an alert", blocks=MENU_BLOCKS)["ts"]
+
+    assert slack.click("C0ALERTS", ts, "menu", user_id="U0BOB", option="mute").status == 200
+
+    [action] = receiver.payload(0)["actions"]
+    assert (action["type"], action["block_id"], action["selected_option"]["value"]) == ("overflow", "portal", "mute")
+    assert action["selected_option"]["text"]["text"] == "Mute" and "value" not in action
+    with pytest.raises(LookupError):
+        slack.click("C0ALERTS", ts, "menu", option="no_such_option")
+    # In the browser, each option is its own small button.
+    _, html = get(slack.base_url + "channels/C0ALERTS")
+    assert "⋯ Re-investigate" in html and "name='option' value='reinvestigate'" in html
+
+
+def test_a_click_slack_retries_arrives_again_with_the_retry_number(slack: SlackStandIn, receiver: Receiver) -> None:
+    ts = post_feedback_message(slack)
+
+    slack.click("C0ALERTS", ts, "rate_partial", retries=2)
+
+    assert [headers.get("X-Slack-Retry-Num") for headers, _ in receiver.requests] == [None, "1", "2"]
+    assert len({body for _, body in receiver.requests}) == 1  # the same payload, as Slack retries
+
+
 def test_click_on_unknown_action_is_refused_before_sending(slack: SlackStandIn, receiver: Receiver) -> None:
     ts = post_feedback_message(slack)
     with pytest.raises(LookupError):

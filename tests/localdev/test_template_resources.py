@@ -31,8 +31,7 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
 def test_the_engine_bus_exists_and_takes_the_integrations_events(deployment: Deployment) -> None:
     events = boto3.client("events", region_name="us-east-1")
     outputs = deployment.outputs()
-    for logical_id in ("FeedbackFunction", "PostInvestigationFunction"):
-        assert deployment.function_env(logical_id)["ENGINE_EVENT_BUS_NAME"] == outputs["EngineEventBusName"]
+    assert deployment.function_env("EngineEventsFunction")["ENGINE_EVENT_BUS_NAME"] == outputs["EngineEventBusName"]
     bus = events.describe_event_bus(Name=outputs["EngineEventBusName"])
     assert bus["Arn"] == outputs["EngineEventBusArn"] and bus["Name"] == f"{deployment.stack_name}-engine"
     # What the engine does to subscribe (README, "Deploying"), and what the integration puts.
@@ -40,6 +39,17 @@ def test_the_engine_bus_exists_and_takes_the_integrations_events(deployment: Dep
     answer = events.put_events(Entries=[{"EventBusName": bus["Name"], "Source": "ai-sre.slack",
                                          "DetailType": "feedback.recorded", "Detail": json.dumps({"version": "1"})}])
     assert answer["FailedEntryCount"] == 0
+
+
+def test_the_table_streams_new_images_to_the_outbox_publisher(deployment: Deployment) -> None:
+    table = boto3.client("dynamodb", region_name="us-east-1").describe_table(
+        TableName=deployment.physical_name("SlackTable"))["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert deployment.get_att("SlackTable", "StreamArn") == table["LatestStreamArn"]
+    [source] = TEMPLATE.stream_sources()
+    assert (source.function, source.table, source.on_failure) == (
+        "EngineEventsFunction", "SlackTable", "EngineEventsFailureQueue")
+    assert deployment.outputs()["EngineEventsFailureQueueUrl"] == deployment.queue_url("EngineEventsFailureQueue")
 
 
 def test_the_fan_out_failure_queue_exists_with_its_policy(deployment: Deployment) -> None:

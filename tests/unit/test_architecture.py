@@ -24,7 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"contracts", "domain", "aws", "observability"},
     "slack": {"contracts", "domain", "storage", "aws", "observability", "blocks", "container"},
     "queues": {"contracts", "aws", "observability"},
-    "services": {"contracts", "domain", "blocks", "storage", "slack", "queues", "aws", "observability"},
+    "engine_bus": {"contracts", "aws", "observability"},
+    "services": {"contracts", "domain", "blocks", "storage", "slack", "queues", "engine_bus", "aws", "observability"},
     "api": {"contracts", "domain", "services", "slack", "observability"},
     "aws": set(),
     "observability": set(),
@@ -110,6 +111,11 @@ def _calls(path: Path, *attributes: str) -> list[int]:
 def test_exactly_one_module_posts_or_edits_slack_messages() -> None:
     posting = {p.relative_to(PACKAGE).as_posix() for p in _modules() if _calls(p, "chat_postMessage", "chat_update")}
     assert posting == {"slack/poster.py"}
+
+
+def test_exactly_one_module_puts_events_on_the_bus() -> None:
+    assert {p.relative_to(PACKAGE).as_posix() for p in _modules() if _calls(p, "put_events")} == {
+        "engine_bus/publisher.py"}
 
 
 def test_only_storage_talks_to_dynamodb() -> None:

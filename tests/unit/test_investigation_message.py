@@ -24,6 +24,13 @@ from sre_slack.blocks.feedback_line import (
     with_feedback_line,
 )
 from sre_slack.blocks.investigation import build_investigation_message
+from sre_slack.blocks.investigation_actions import (
+    Acknowledged,
+    investigation_in,
+    render_acknowledged,
+    shown_acknowledged_line,
+    with_acknowledged_line,
+)
 from sre_slack.blocks.limits import (
     BLOCKS_TOTAL_CHARS_BUDGET,
     FALLBACK_TEXT_MAX,
@@ -248,9 +255,30 @@ def test_the_tenant_for_the_buttons_must_be_a_safe_id() -> None:
 def test_the_portal_link_is_a_button_when_given() -> None:
     portal = block(build(), "portal")
 
-    assert portal["elements"][0]["text"]["text"] == "View in portal"
-    assert portal["elements"][0]["url"] == "https://portal.example.com/investigations/inv_01JD4X8Y2Z"
-    assert rating_for_action_id(portal["elements"][0]["action_id"]) is None
+    link = portal["elements"][1]
+    assert link["text"]["text"] == "View in portal"
+    assert link["url"] == "https://portal.example.com/investigations/inv_01JD4X8Y2Z"
+    assert rating_for_action_id(link["action_id"]) is None
+
+
+def test_acknowledge_the_portal_link_and_the_overflow_menu_share_one_row_above_the_rating_buttons() -> None:
+    message = build()
+    row = block(message, "portal")
+
+    acknowledge, link, menu = row["elements"]
+    assert (acknowledge["type"], acknowledge["text"]["text"], acknowledge["action_id"]) == (
+        "button", "Acknowledge", "acknowledge")
+    assert FeedbackButtonValue.parse(acknowledge["value"]) == FeedbackButtonValue(
+        tenant_id="t_acme", investigation_id="inv_01JD4X8Y2Z")
+    assert link["text"]["text"] == "View in portal"
+    assert (menu["type"], menu["action_id"]) == ("overflow", "investigation_menu")
+    assert [(o["text"]["text"], o["value"]) for o in menu["options"]] == [("Re-investigate", "reinvestigate")]
+    assert menu["confirm"]["confirm"]["text"] == "Re-investigate"
+    assert [b.get("block_id") for b in wire(message)][-2:] == ["portal", "feedback"]
+    # None of them collides with a rating (or any other) action id.
+    ids = [e["action_id"] for b in wire(message) if b["type"] == "actions" for e in b["elements"]]
+    assert len(ids) == len(set(ids)) and all(rating_for_action_id(i) is None for i in ids[:3])
+    assert_slack_accepts(message)
 
 
 def test_without_portal_url_there_is_no_portal_button() -> None:
@@ -259,8 +287,42 @@ def test_without_portal_url_there_is_no_portal_button() -> None:
 
     message = build(document)
 
-    assert not has_block(message, "portal")
+    assert [e["action_id"] for e in block(message, "portal")["elements"]] == ["acknowledge", "investigation_menu"]
+    assert "View in portal" not in json.dumps(wire(message))
     assert_slack_accepts(message)
+
+
+def test_an_acknowledged_investigation_says_who_and_when_under_the_title() -> None:
+    at = datetime(2026, 11, 27, 8, 14, 5, tzinfo=UTC)
+
+    message = build(resolved_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC), resent=True,
+                    acknowledged=Acknowledged("U0ALICE", at))
+
+    assert block(message, "acknowledged")["elements"][0]["text"] == (
+        "Acknowledged by <@U0ALICE> · <!date^1795767245^{time}|2026-11-27 08:14 UTC>")
+    order = [b.get("block_id") for b in wire(message)]
+    assert order.index("resolved") < order.index("resent") < order.index("acknowledged") < order.index("summary")
+    assert "acknowledge" in json.dumps(block(message, "portal"))  # the button stays; later clicks change nothing
+    assert_slack_accepts(message)
+
+
+def test_the_click_puts_the_acknowledged_line_where_posting_renders_it() -> None:
+    acknowledged = Acknowledged("U0BOB", datetime(2026, 11, 27, 8, 14, tzinfo=UTC))
+    posted = build(resent=True).as_kwargs()["blocks"]
+
+    clicked = with_acknowledged_line(posted, acknowledged)
+
+    assert clicked == build(resent=True, acknowledged=acknowledged).as_kwargs()["blocks"]
+    assert with_acknowledged_line(clicked, acknowledged) == clicked  # replaced, never doubled
+    assert shown_acknowledged_line(clicked) == render_acknowledged(acknowledged)
+    assert shown_acknowledged_line(posted) is None
+    assert investigation_in(posted) == FeedbackButtonValue(tenant_id="t_acme", investigation_id="inv_01JD4X8Y2Z")
+    assert investigation_in([{"type": "section", "block_id": "summary"}]) is None
+
+
+def test_a_mention_that_is_not_a_user_id_stays_inert_in_the_acknowledged_line() -> None:
+    line = render_acknowledged(Acknowledged("<!channel>", datetime(2026, 11, 27, 8, 14, tzinfo=UTC)))
+    assert line.startswith("Acknowledged by &lt;!channel&gt; · ")
 
 
 def test_a_test_investigation_says_so() -> None:
@@ -787,6 +849,8 @@ def test_a_full_message_keeps_room_for_the_feedback_line_a_click_adds() -> None:
     assert line is not None
 
     blocks = [*wire(message)[:-2], line.to_dict(), *wire(message)[-2:]]
+    # ...and the "Acknowledged by" line, with the longest user id.
+    blocks = with_acknowledged_line(blocks, Acknowledged("W" + "A" * 31, datetime(2026, 11, 27, tzinfo=UTC)))
 
     assert validate_message(blocks, message.text) == []
 
@@ -833,7 +897,7 @@ def test_a_very_long_portal_url_stays_on_the_button_only() -> None:
     message = build(document)
 
     assert_slack_accepts(message)
-    assert block(message, "portal")["elements"][0]["url"] == document["portal_url"]
+    assert block(message, "portal")["elements"][1]["url"] == document["portal_url"]
     assert document["portal_url"] not in mrkdwn(message)
 
 

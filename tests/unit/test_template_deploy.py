@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ FUNCTIONS = TEMPLATE.resources_of_type("AWS::Serverless::Function")
 LAYERS = TEMPLATE.resources_of_type("AWS::Serverless::LayerVersion")
 SLACK_FACING = {"FeedbackFunction", "SlackEventsFunction", "OAuthCallbackFunction"}
 PORTAL_FACING = {"PortalApiFunction", "OAuthCallbackFunction"}  # routes behind the JWT authorizer
-EVENT_PUBLISHERS = {"FeedbackFunction", "PostInvestigationFunction"}
+EVENT_PUBLISHERS = {"EngineEventsFunction"}
 
 
 def props(logical_id: str) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def test_log_retention_is_a_parameter_with_cloudwatch_values() -> None:
 def test_http_api_writes_a_json_access_log_to_its_log_group() -> None:
     settings = props("HttpApi")["AccessLogSettings"]
     assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
-    fields = __import__("json").loads(settings["Format"])
+    fields = json.loads(settings["Format"])
     assert {"requestId", "routeKey", "status", "integrationError"} <= set(fields)
     assert not any("header" in v or "querystring" in v.lower() for v in fields.values()), "no header or query"
 
@@ -150,7 +151,8 @@ def test_queue_alarms_cover_dead_letters_the_fan_out_failures_and_the_investigat
     by_queue = {(a["MetricName"], a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]): a for a in alarms
                 if a["Namespace"] == "AWS/SQS"}  # fmt: skip
     visible = "ApproximateNumberOfMessagesVisible"
-    for queue in ("InvestigationDeadLetterQueue", "DigestDeadLetterQueue", "DigestScheduleFailureQueue"):
+    for queue in ("InvestigationDeadLetterQueue", "DigestDeadLetterQueue", "DigestScheduleFailureQueue",
+                  "EngineEventsFailureQueue"):
         assert (visible, queue) in by_queue
     age = by_queue[("ApproximateAgeOfOldestMessage", "InvestigationQueue")]
     assert age["Threshold"] == {"Ref": "InvestigationAgeAlarmSeconds"}
@@ -168,12 +170,30 @@ def test_the_fan_out_cannot_fail_silently() -> None:
     assert rule_arn.endswith(":rule/" + resolver().resolve(schedule["Name"]))
 
 
+def test_the_outbox_publisher_cannot_lose_an_event_silently() -> None:
+    assert props("SlackTable")["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    mapping = props("EngineEventsStream")
+    assert mapping["FunctionName"] == {"Ref": "EngineEventsFunction"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["SlackTable", "StreamArn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and mapping["BisectBatchOnFunctionError"]
+    assert mapping["StartingPosition"] == "TRIM_HORIZON" and mapping["BatchSize"] <= 10  # one PutEvents
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["EngineEventsFailureQueue", "Arn"]}
+    assert mapping["MaximumRetryAttempts"] > 0 and 0 < mapping["MaximumRecordAgeInSeconds"] <= 86400
+    [pattern] = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "OUTBOX#"}]}}}}
+    # The mapping sends what it gives up on with the function's role.
+    assert {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["EngineEventsFailureQueue", "QueueName"]}}} in (
+        props("EngineEventsFunction")["Policies"])
+
+
 def test_outputs_hold_what_the_runbook_and_the_engine_need() -> None:
     needed = {
         "EngineEventBusName", "EngineEventBusArn", "InvestigationQueueUrl", "InvestigationQueueArn",
         "InvestigationDeadLetterQueueUrl", "InvestigationDeadLetterQueueArn", "DigestQueueUrl", "DigestQueueArn",
         "DigestDeadLetterQueueUrl", "DigestDeadLetterQueueArn", "DigestScheduleFailureQueueUrl",
         "DigestScheduleFailureQueueArn", "DailyDigestFunctionName", "SlackCredentialsSecretArn", "ApiUrl",
+        "EngineEventsFunctionName", "EngineEventsFailureQueueUrl", "EngineEventsFailureQueueArn",
     }  # fmt: skip
     assert needed <= set(TEMPLATE.outputs)
     runbook = (REPO / "docs" / "runbook.md").read_text(encoding="utf-8")

@@ -49,6 +49,9 @@ TABLE_NAMES = {"slack_table"}
 INDEX_CONSTANTS = {"BY_TEAM_INDEX": "ByTeam", "ACTIVE_INDEX": "ActiveInstallations"}
 # Powertools' DynamoDBPersistenceLayer (idempotency) reads and writes its own table with these.
 IDEMPOTENCY_ACTIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
+# Reading SlackTable's stream: what a Lambda event source mapping on it needs (and the code re-reading a range).
+STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}
+STREAM_CALLS = {"get_shard_iterator", "get_records", "describe_stream"}
 
 
 # ---------------------------------------------------------------------------------------------------- code
@@ -231,6 +234,8 @@ class Needs:
     table_actions: set[str] = field(default_factory=set)  # on SlackTable itself
     indexes: set[str] = field(default_factory=set)  # queried with IndexName
     idempotency: bool = False
+    put_events: bool = False  # calls EventBridge PutEvents
+    reads_stream: bool = False  # calls DynamoDB Streams
     where: dict[str, set[str]] = field(default_factory=dict)  # action -> reachable definitions using it
 
 
@@ -260,6 +265,8 @@ def needs_of(handler_path: Path, handler: str = "lambda_handler") -> Needs:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 attr = node.func.attr
                 keywords = {k.arg for k in node.keywords}
+                needs.put_events |= attr == "put_events"
+                needs.reads_stream |= attr in STREAM_CALLS
                 if attr in TABLE_METHODS and _is_table(node.func.value):
                     actions.add(TABLE_METHODS[attr])
                     if attr == "query":
@@ -339,6 +346,14 @@ def granted(function: dict[str, Any]) -> dict[str, set[str]]:
 
 TEMPLATE = Template.load()
 FUNCTIONS = TEMPLATE.resources_of_type("AWS::Serverless::Function")
+STREAM_MAPPINGS = TEMPLATE.resources_of_type("AWS::Lambda::EventSourceMapping")
+
+
+def consumes_table_stream(logical_id: str) -> bool:
+    """An event source mapping feeds SlackTable's stream to this function."""
+    return any(mapping["Properties"].get("FunctionName") == {"Ref": logical_id}
+               and mapping["Properties"].get("EventSourceArn") == {"Fn::GetAtt": ["SlackTable", "StreamArn"]}
+               for mapping in STREAM_MAPPINGS.values())  # fmt: skip
 
 
 def handler_path(function: dict[str, Any]) -> Path:
@@ -357,10 +372,33 @@ def test_dynamodb_permissions_are_exactly_what_the_code_calls(logical_id: str) -
         expected[f"SlackTable/index/{index}"] = {"Query"}
     if needs.idempotency:
         expected["IdempotencyTable"] = IDEMPOTENCY_ACTIONS
+    if needs.reads_stream or consumes_table_stream(logical_id):
+        expected["SlackTable/stream/*"] = STREAM_ACTIONS
     assert allowed == expected, (
         f"{logical_id}: the template allows {allowed}, the code needs {expected}; where: "
         + "; ".join(f"{a}: {sorted(w)[:4]}" for a, w in sorted(needs.where.items()))
     )
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_only_the_code_that_puts_events_may_and_only_on_the_engine_bus(logical_id: str) -> None:
+    function = FUNCTIONS[logical_id]
+    needs = needs_of(handler_path(function))
+    put = [s for s in _statements(function) if "events:PutEvents" in str(s.get("Action"))]
+    env = (function["Properties"].get("Environment") or {}).get("Variables") or {}
+    if needs.put_events:
+        assert [s["Resource"] for s in put] == [{"Fn::GetAtt": ["EngineEventBus", "Arn"]}], logical_id
+        assert env.get("ENGINE_EVENT_BUS_NAME") == {"Ref": "EngineEventBus"}, logical_id
+    else:
+        assert not put and "ENGINE_EVENT_BUS_NAME" not in env, logical_id
+
+
+def test_the_stream_consumer_gets_the_stream_through_a_plain_mapping() -> None:
+    """A SAM `DynamoDB` event would attach AWSLambdaDynamoDBExecutionRole: every stream of the account."""
+    for logical_id, function in FUNCTIONS.items():
+        kinds = {event.get("Type") for event in (function["Properties"].get("Events") or {}).values()}
+        assert "DynamoDB" not in kinds, logical_id
+    assert [lid for lid in FUNCTIONS if consumes_table_stream(lid)] == ["EngineEventsFunction"]
 
 
 def test_no_function_keeps_a_sam_dynamodb_policy_template() -> None:
@@ -377,9 +415,13 @@ def test_the_analysis_sees_the_calls_it_must_see() -> None:
     assert {"TransactWriteItems", "ConditionCheckItem"} <= feedback.table_actions
     digest = needs_of(REPO / "functions" / "daily_digest" / "app.py")
     assert digest.indexes == {"ActiveInstallations"} and digest.idempotency
+    publisher = needs_of(REPO / "functions" / "engine_events" / "app.py")
+    assert publisher.put_events and publisher.reads_stream and not publisher.table_actions
+    assert not feedback.put_events
 
 
 if __name__ == "__main__":
     for lid, fn in sorted(FUNCTIONS.items()):
         n = needs_of(handler_path(fn))
-        print(f"{lid:28} table={sorted(n.table_actions)} indexes={sorted(n.indexes)} idempotency={n.idempotency}")
+        print(f"{lid:28} table={sorted(n.table_actions)} indexes={sorted(n.indexes)} idempotency={n.idempotency} "
+              f"put_events={n.put_events} stream={n.reads_stream}")

@@ -20,6 +20,7 @@ import pytest
 from sre_slack.blocks.digest import build_digest_message
 from sre_slack.blocks.feedback_line import FeedbackSummary, with_feedback_line
 from sre_slack.blocks.investigation import build_investigation_message
+from sre_slack.blocks.investigation_actions import Acknowledged, with_acknowledged_line
 from sre_slack.blocks.modal import build_view
 from sre_slack.contracts.buttons import ModalContext
 from sre_slack.contracts.investigation import InvestigationCompleted, parse_investigation_message
@@ -30,6 +31,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 RECORDING = Path(__file__).with_name("wire_format.json")
 RESOLVED_AT = datetime(2026, 11, 27, 8, 47, 30, tzinfo=UTC)
 RATED = FeedbackSummary({"accurate": 2, "needs_improvement": 1}, "U0ALICE", "accurate")
+ACKNOWLEDGED = Acknowledged("U0BOB", datetime(2026, 11, 27, 8, 14, 5, tzinfo=UTC))
 
 
 def _event(name: str) -> dict[str, Any]:
@@ -94,6 +96,11 @@ def _rated_after_click() -> dict[str, Any]:
     return {"blocks": with_feedback_line(posted.as_kwargs()["blocks"], RATED)}
 
 
+def _acknowledged_after_click() -> dict[str, Any]:
+    posted = build_investigation_message(_investigation("investigation_completed.json"), tenant_id="t_acme")
+    return {"blocks": with_acknowledged_line(posted.as_kwargs()["blocks"], ACKNOWLEDGED)}
+
+
 def _view() -> dict[str, Any]:
     context = ModalContext(
         tenant_id="t_acme", investigation_id="inv_01JD4X8Y2Z", channel_id="C0ALERTS", message_ts="1795767120.000100"
@@ -119,6 +126,10 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
         "investigation_hostile.json", resolved_at=RESOLVED_AT, feedback=RATED
     ),
     "completed_rated_after_click": _rated_after_click,
+    "completed_acknowledged": _investigation_case(
+        "investigation_completed.json", resolved_at=RESOLVED_AT, feedback=RATED, acknowledged=ACKNOWLEDGED
+    ),
+    "completed_acknowledged_after_click": _acknowledged_after_click,
     "digest_busy": lambda: build_digest_message(
         busy_day(), tenant_name="Acme", portal_url="https://portal.example.com/d"
     ).as_kwargs(),
@@ -134,7 +145,7 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
 _KEY_ORDER = (
     "type", "block_id", "action_id", "callback_id", "private_metadata", "notify_on_close", "title", "submit",
     "close", "optional", "label", "element", "multiline", "max_length", "placeholder", "options", "text",
-    "emoji", "url", "value", "fields", "elements", "blocks",
+    "emoji", "url", "value", "style", "confirm", "deny", "fields", "elements", "blocks",
 )  # fmt: skip
 
 

@@ -66,7 +66,7 @@ def render_feedback_line(summary: FeedbackSummary) -> str | None:
         return None
     parts: list[str] = []
     if summary.latest_rating in RATING_LABELS:
-        rater = _mention(summary.latest_user_id)
+        rater = mention(summary.latest_user_id)
         parts.append(f"Rated *{RATING_LABELS[summary.latest_rating]}*" + (f" by {rater}" if rater else ""))
     if total > 1 or not parts:
         breakdown = ", ".join(
@@ -110,7 +110,8 @@ def with_feedback_line(blocks: Sequence[dict[str, Any]], summary: FeedbackSummar
     return [*kept[:position], line.to_dict(), *kept[position:]]
 
 
-def _mention(user_id: str | None) -> str | None:
+def mention(user_id: str | None) -> str | None:
+    """`<@U123>` for a Slack user id; anything else shown inert (None for nothing)."""
     if user_id is None:
         return None
     if _USER_ID.match(user_id):

@@ -1,8 +1,9 @@
 """The investigation message: what an SRE reads in the channel during an incident, often on a phone.
 
 Reading order is the order of need: what fired and how bad (header, summary, where, when), why (root cause),
-what to do (recommended actions), what is hit (affected resources), then the portal link and the feedback
-buttons.
+what to do (recommended actions), what is hit (affected resources), then Acknowledge, the portal link and the
+overflow menu (Re-investigate), and the feedback buttons. Once acknowledged, "Acknowledged by" is a status line
+under the title (blocks.investigation_actions).
 
 A recommended step is its title line, then its command. The title line says first what a reader must know
 before running anything: "⚠️ Changes the cluster" for a command that may (`domain.commands.is_mutating`), and,
@@ -37,6 +38,14 @@ from sre_slack.blocks.feedback_line import (
     FeedbackSummary,
     feedback_actions,
     feedback_context_block,
+)
+from sre_slack.blocks.investigation_actions import (
+    PORTAL_ACTION_ID,
+    PORTAL_BUTTON_TEXT,
+    ROW_BLOCK_ID,
+    Acknowledged,
+    acknowledged_line,
+    investigation_actions,
 )
 from sre_slack.blocks.limits import (
     BLOCKS_TOTAL_CHARS_BUDGET,
@@ -87,9 +96,7 @@ NOT_NEEDED_NOW = "Not needed now: the alert is resolved"
 HIDDEN_REMOVED_WARNING = "⚠️ Hidden characters were removed from this command — check it in {portal} before running it"
 TOO_LONG_NOTICE = "_The command is too long to show here — see {portal}_"
 UNTITLED_STEP = "(untitled step)"
-PORTAL_BLOCK_ID = "portal"
-PORTAL_ACTION_ID = "open_portal"
-PORTAL_BUTTON_TEXT = "View in portal"
+PORTAL_BLOCK_ID = ROW_BLOCK_ID
 NO_SUMMARY = "_No summary provided._"
 
 # Our own caps, below Slack's: a phone screen, not the API, is the limit that matters first.
@@ -115,6 +122,8 @@ RESERVE_AFTER_ACTIONS = 1200
 ACTION_MIN = 160
 # The longest feedback line block: "Rated *Partially Accurate* by <@W…> · N ratings: …" with large counts.
 FEEDBACK_LINE_RESERVE = 260
+# The "Acknowledged by" line with the longest user id Slack sends.
+ACKNOWLEDGED_LINE_RESERVE = blocks_char_count(acknowledged_line(Acknowledged("W" + "X" * 31, datetime(2026, 1, 1))))
 # A portal URL longer than this is only on the button, not repeated in every "see the portal".
 PORTAL_LINK_INLINE_MAX = 300
 # Label keys that repeat what the message already shows.
@@ -128,8 +137,10 @@ def build_investigation_message(
     resolved_at: datetime | None = None,
     feedback: FeedbackSummary | None = None,
     resent: bool = False,
+    acknowledged: Acknowledged | None = None,
 ) -> SlackMessage:
-    """Render an investigation (resolved or not, with the feedback so far) as a message Slack accepts.
+    """Render an investigation (resolved or not, acknowledged or not, with the feedback so far) as a message Slack
+    accepts.
 
     `resent`: this message is posted again after an ambiguous Slack answer (the first attempt may have been
     posted too); it then says so near the top (CONTRACT.md's re-sent line), and in its notification text.
@@ -143,12 +154,14 @@ def build_investigation_message(
     if resent:
         text = truncate(RESENT_TEXT_PREFIX + text, FALLBACK_TEXT_MAX)
     try:
-        blocks = _full_blocks(inv, target, resolved_at=resolved_at, feedback=feedback, resent=resent)
+        blocks = _full_blocks(inv, target, resolved_at=resolved_at, feedback=feedback, resent=resent,
+                              acknowledged=acknowledged)
         problems = validate_message(blocks, text)
     except SlackObjectFormationError as exc:  # slack_sdk refused a block while the budget was counted
         problems = [str(exc)]
     if problems:
-        blocks = _minimal_blocks(inv, target, resolved_at=resolved_at, feedback=feedback, resent=resent)
+        blocks = _minimal_blocks(inv, target, resolved_at=resolved_at, feedback=feedback, resent=resent,
+                                 acknowledged=acknowledged)
         problems = validate_message(blocks, text)
         if problems:
             raise ValueError("investigation message breaks Slack limits: " + "; ".join(problems[:5]))
@@ -181,14 +194,21 @@ def title_block(inv: InvestigationCompleted, *, resolved: bool) -> HeaderBlock:
 
 
 def status_blocks(
-    inv: InvestigationCompleted, *, resolved_at: datetime | None, resent: bool = False
+    inv: InvestigationCompleted,
+    *,
+    resolved_at: datetime | None,
+    resent: bool = False,
+    acknowledged: Acknowledged | None = None,
 ) -> list[ContextBlock]:
-    """The context lines under the title: that it is a test, when it was resolved, that it is a re-sent copy."""
+    """The context lines under the title: that it is a test, when it was resolved, that it is a re-sent copy, who
+    acknowledged it (last: where the click handler inserts that line too)."""
     lines = [context(TEST_NOTICE, block_id="test_marker")] if inv.test else []
     if resolved_at is not None:
         lines.append(context(f"✅ Resolved at {slack_date(resolved_at)}", block_id="resolved"))
     if resent:
         lines.append(resent_notice())
+    if acknowledged is not None:
+        lines.append(acknowledged_line(acknowledged))
     return lines
 
 
@@ -203,14 +223,14 @@ def summary_block(inv: InvestigationCompleted, *, limit: int = SUMMARY_MAX) -> S
         fields.append(("Workspace", clip_line(inv.workspace, FIELD_VALUE_MAX)))
     fields.append(("Fired at", slack_date(alert.fired_at)))
     return section(
-        clip(alert.summary.strip(), limit) or NO_SUMMARY,
+        clip(alert.summary.strip(), limit).strip() or NO_SUMMARY,
         block_id="summary",
         fields=[truncate(f"*{name}*\n{value}", SECTION_FIELD_TEXT_MAX) for name, value in fields],
     )
 
 
 def portal_actions(portal_url: str) -> ActionsBlock:
-    """The "View in portal" link button, in its own row above the rating buttons."""
+    """The "View in portal" link button alone in a row (for a shorter message, such as a thread reply)."""
     # A link button still sends a block_actions payload; the interactions handler acknowledges it.
     return actions(PORTAL_BLOCK_ID, [button(PORTAL_BUTTON_TEXT, action_id=PORTAL_ACTION_ID, url=portal_url)])
 
@@ -218,12 +238,12 @@ def portal_actions(portal_url: str) -> ActionsBlock:
 def closing_blocks(
     inv: InvestigationCompleted, target: FeedbackButtonValue, feedback: FeedbackSummary | None
 ) -> list[Block]:
-    """What every investigation message ends with: the feedback line (once rated), portal, rating buttons."""
+    """What every investigation message ends with: the feedback line (once rated), Acknowledge / portal / ⋯,
+    rating buttons."""
     blocks: list[Block] = []
     if feedback is not None and (line := feedback_context_block(feedback)) is not None:
         blocks.append(line)
-    if inv.portal_url:
-        blocks.append(portal_actions(inv.portal_url))
+    blocks.append(investigation_actions(target, inv.portal_url))
     blocks.append(feedback_actions(target))
     return blocks
 
@@ -238,11 +258,12 @@ def _full_blocks(
     resolved_at: datetime | None,
     feedback: FeedbackSummary | None,
     resent: bool,
+    acknowledged: Acknowledged | None,
 ) -> list[Block]:
     portal = _portal(inv.portal_url)
     head: list[Block] = [
         title_block(inv, resolved=resolved_at is not None),
-        *status_blocks(inv, resolved_at=resolved_at, resent=resent),
+        *status_blocks(inv, resolved_at=resolved_at, resent=resent, acknowledged=acknowledged),
         summary_block(inv),
     ]
     tail = closing_blocks(inv, target, feedback)
@@ -252,6 +273,9 @@ def _full_blocks(
     # The feedback handler inserts or replaces the feedback line in the posted blocks without rebuilding
     # them, so room for the longest line is kept even before anyone has rated.
     remaining -= max(0, FEEDBACK_LINE_RESERVE - blocks_char_count(feedback_line))
+    # Likewise the "Acknowledged by" line, until it is part of the message.
+    if acknowledged is None:
+        remaining -= ACKNOWLEDGED_LINE_RESERVE
 
     root_cause = _root_cause_section(inv, min(ROOT_CAUSE_MAX, remaining - RESERVE_AFTER_ROOT_CAUSE), portal)
     remaining -= blocks_char_count(root_cause)
@@ -273,9 +297,10 @@ def _minimal_blocks(
     resolved_at: datetime | None,
     feedback: FeedbackSummary | None,
     resent: bool,
+    acknowledged: Acknowledged | None,
 ) -> list[Block]:
-    status = status_blocks(inv, resolved_at=None, resent=resent)
-    short_summary = section(clip(inv.alert.summary, 500) or NO_SUMMARY, block_id="summary")
+    status = status_blocks(inv, resolved_at=None, resent=resent, acknowledged=acknowledged)
+    short_summary = section(clip(inv.alert.summary, 500).strip() or NO_SUMMARY, block_id="summary")
     return [
         title_block(inv, resolved=resolved_at is not None),
         *status,

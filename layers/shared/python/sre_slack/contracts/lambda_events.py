@@ -67,3 +67,43 @@ class ScheduleEvent(_Lambda):
     def report_day(self) -> date:
         """The UTC calendar day before the schedule fired: the day the digest reports."""
         return self.fired_at.date() - timedelta(days=1)
+
+
+# --- DynamoDB Streams ---------------------------------------------------------------------------------------
+
+
+class StreamChange(_Lambda):
+    sequence_number: str = Field(alias="SequenceNumber", min_length=1)
+    new_image: dict[str, Any] = Field(default_factory=dict, alias="NewImage")
+
+
+class StreamRecord(_Lambda):
+    """One record of a DynamoDB stream event (`Records[]`), as the event source mapping (or GetRecords) gives it."""
+
+    event_name: str = Field(alias="eventName")
+    dynamodb: StreamChange
+
+    @property
+    def sequence_number(self) -> str:
+        """What a partial batch failure names (`itemIdentifier`): Lambda retries from this record on."""
+        return self.dynamodb.sequence_number
+
+
+class StreamEvent(_Lambda):
+    records: list[StreamRecord] = Field(default_factory=list, alias="Records")
+
+
+class StreamBatchInfo(_Lambda):
+    """What the event source mapping's on-failure destination receives about a batch it gave up on (the records
+    themselves stay in the stream for 24 h)."""
+
+    stream_arn: str = Field(alias="streamArn", min_length=1)
+    shard_id: str = Field(alias="shardId", min_length=1)
+    start_sequence_number: str = Field(alias="startSequenceNumber", min_length=1)
+    end_sequence_number: str = Field(alias="endSequenceNumber", min_length=1)
+
+
+class StreamFailure(_Lambda):
+    """An on-failure destination message (the SQS body), handed back to the publisher to re-publish that range."""
+
+    batch: StreamBatchInfo = Field(alias="DDBStreamBatchInfo")

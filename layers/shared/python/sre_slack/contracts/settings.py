@@ -43,6 +43,8 @@ class Settings(BaseModel):
     # The source queue's maxReceiveCount: at that receive a record that would fail again is dead-lettered by us,
     # with its reason, instead of by SQS without one (0: unknown, SQS decides).
     max_receive_count: int = Field(0, alias="MAX_RECEIVE_COUNT", ge=0)
+    # The EventBridge bus of the outbound events (CONTRACT.md, "Outbound events"); set for their publisher only.
+    engine_event_bus_name: str = Field("", alias="ENGINE_EVENT_BUS_NAME")
     # The JWT claim that names the tenant (CONTRACT.md: `tenant_id`; a parameter for identity providers
     # that cannot use that name).
     jwt_tenant_claim: str = Field("tenant_id", alias="JWT_TENANT_CLAIM", min_length=1)

@@ -45,11 +45,17 @@ class Container(_Model):
     channel_id: str | None = None
 
 
+class SelectedOption(_Model):
+    value: str
+
+
 class Action(_Model):
     action_id: str
     block_id: str | None = None
     type: str | None = None
     value: str | None = None
+    # An overflow menu (or a select) reports the option chosen instead of a value.
+    selected_option: SelectedOption | None = None
     action_ts: str | None = None
 
 

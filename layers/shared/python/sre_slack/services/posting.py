@@ -17,8 +17,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from sre_slack.blocks.investigation import build_investigation_message
+from sre_slack.blocks.investigation_actions import Acknowledged
 from sre_slack.blocks.message import SlackMessage
 from sre_slack.contracts.investigation import (
     AlertResolved,
@@ -34,6 +36,7 @@ from sre_slack.queues.batch import Deadline, RecordOutcome
 from sre_slack.services import delivery
 from sre_slack.services.delivery import Job, SlackSession
 from sre_slack.storage import investigations, ledger
+from sre_slack.storage.acknowledgements import Acknowledgement
 from sre_slack.storage.investigations import NO_CHANNEL, InitialDelivery, StoredInvestigation
 from sre_slack.storage.ledger import Delivery
 from sre_slack.storage.ratings import Rating, summarize
@@ -108,11 +111,16 @@ def plan_deliveries(config: TenantConfig, inv: InvestigationCompleted) -> list[I
     return plan
 
 
-def render(stored: StoredInvestigation, feedback: list[Rating] | None, *, resent: bool = False) -> SlackMessage:
-    """The message exactly as posting renders it, with the stored ratings (if any) in its feedback line."""
+def render(stored: StoredInvestigation, feedback: list[Rating] | None, *, resent: bool = False,
+           acknowledgement: Acknowledgement | None = None) -> SlackMessage:
+    """The message exactly as posting renders it, with the stored ratings (if any) in its feedback line and the
+    stored acknowledgement (if any) in its "Acknowledged by" line."""
+    acknowledged = (Acknowledged(acknowledgement.user_id, datetime.fromtimestamp(acknowledgement.acknowledged_at, UTC))
+                    if acknowledgement is not None else None)
     return build_investigation_message(stored.investigation, tenant_id=stored.tenant_id,
                                        resolved_at=stored.resolved_at,
-                                       feedback=summarize(feedback) if feedback else None, resent=resent)
+                                       feedback=summarize(feedback) if feedback else None, resent=resent,
+                                       acknowledged=acknowledged)
 
 
 class _Run:
@@ -154,7 +162,7 @@ class _Run:
                 # A version completed later was stored meanwhile: show that one.
                 state = investigations.load_state(tenant, inv.investigation_id)
                 stored = state.stored or stored
-        return self._reconcile(config, stored, state.deliveries.values(), state.feedback)
+        return self._reconcile(config, stored, state.deliveries.values(), state.feedback, state.acknowledgement)
 
     def resolve(self, message: AlertResolved) -> RecordOutcome:
         tenant = message.tenant_id
@@ -167,10 +175,11 @@ class _Run:
         state = investigations.load_state(tenant, message.investigation_id)
         if state.stored is None:
             return RecordOutcome.retry("investigation payload not readable yet")
-        return self._reconcile(self.configs.get(tenant), state.stored, state.deliveries.values(), state.feedback)
+        return self._reconcile(self.configs.get(tenant), state.stored, state.deliveries.values(), state.feedback,
+                               state.acknowledgement)
 
     def _reconcile(self, config: TenantConfig, stored: StoredInvestigation, deliveries: Iterable[Delivery],
-                   feedback: list[Rating]) -> RecordOutcome:
+                   feedback: list[Rating], acknowledgement: Acknowledgement | None = None) -> RecordOutcome:
         """Bring every channel of a seen investigation to what `stored` says it should show."""
         wanted = stored.render_version
         jobs: list[Job] = []
@@ -188,7 +197,7 @@ class _Run:
                     waiting.append(current.channel)
                 else:
                     jobs.append(job)
-        return self._run(config, stored, jobs, feedback, waiting)
+        return self._run(config, stored, jobs, feedback, waiting, acknowledgement)
 
     def _claim(self, current: Delivery) -> Job | None:
         attempt = delivery.lease_for(self.deadline)
@@ -198,9 +207,10 @@ class _Run:
         return Job(Call.POST, current.key, current.channel, attempt=attempt, resend=claim.resend)
 
     def _run(self, config: TenantConfig, stored: StoredInvestigation, jobs: list[Job], feedback: list[Rating] | None,
-             waiting: list[str] | None = None) -> RecordOutcome:
+             waiting: list[str] | None = None, acknowledgement: Acknowledgement | None = None) -> RecordOutcome:
         session = SlackSession(config.tenant_id, config.installation)
-        messages = delivery.labelled_when_resent(lambda resent: render(stored, feedback, resent=resent))
+        messages = delivery.labelled_when_resent(
+            lambda resent: render(stored, feedback, resent=resent, acknowledgement=acknowledgement))
         results = delivery.run_jobs(session, jobs, messages, self.deadline, rendered=stored.render_version,
                                     recovered=lambda channel: channel in config.channel_health,
                                     what="investigation")

@@ -2,7 +2,8 @@
 
 Everything of an investigation shares the partition `TENANT#<t>#INV#<i>`: `SEEN` (the last payload received, as
 JSON, gzip when large, plus the hash of every payload version and the resolve time), one ledger delivery per
-routed channel (`DELIVERY#<channel>`, sre_slack.storage.ledger) and one rating row per user (`FEEDBACK#<user>`).
+routed channel (`DELIVERY#<channel>`, sre_slack.storage.ledger), one rating row per user (`FEEDBACK#<user>`), the
+acknowledgement (`ACK`, sre_slack.storage.acknowledgements) and the outbox of its events (`OUTBOX#<event id>`).
 One Query reads them all. The first sighting writes SEEN, counts the alert for the digest and claims or settles
 every channel in ONE transaction, so a redelivery, a concurrent delivery or a retry after a timeout can never
 count or claim twice.
@@ -23,6 +24,7 @@ from typing import Any
 from sre_slack.contracts.investigation import InvestigationCompleted
 from sre_slack.domain.delivery_policy import DeliveryStatus
 from sre_slack.storage import counters, keys, ledger
+from sre_slack.storage.acknowledgements import Acknowledgement
 from sre_slack.storage.ledger import Attempt, Delivery
 from sre_slack.storage.ratings import Rating
 from sre_slack.storage.table import ConditionFailed, Expression, Key, TransactionFailed, table
@@ -31,6 +33,8 @@ from sre_slack.storage.table import ConditionFailed, Expression, Key, Transactio
 GZIP_ABOVE_BYTES = 32_000
 # DynamoDB transactions hold at most 100 actions: SEEN + counters + one per channel.
 MAX_CHANNELS_PER_INVESTIGATION = 98
+# The cluster an event names when the investigation's SEEN does not say (see cluster_of).
+UNKNOWN_CLUSTER = "unknown"
 # Stands for "no channel" in a delivery (nothing routed, or the tenant cannot be posted to at all).
 NO_CHANNEL = "-"
 
@@ -58,6 +62,7 @@ class InvestigationState:
     stored: StoredInvestigation | None
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     feedback: list[Rating] = field(default_factory=list)
+    acknowledgement: Acknowledgement | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,8 @@ def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliverie
     Raises `Contention` when concurrent writers kept holding the same items."""
     sha = payload_sha(inv)
     seen = {**keys.seen_key(tenant_id, inv.investigation_id), "tenant_id": tenant_id,
-            "investigation_id": inv.investigation_id, "payload_sha": sha, "versions": {sha}, "test": inv.test,
+            "investigation_id": inv.investigation_id, "cluster": inv.cluster, "payload_sha": sha, "versions": {sha},
+            "test": inv.test,
             "first_seen_at": int(time.time()), "completed_epoch": _completed_epoch(inv), **_payload_attributes(inv)}
     actions = [table().put_action(seen, condition="attribute_not_exists(pk)")]
     if not inv.test:
@@ -132,10 +138,11 @@ def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliverie
 
 
 def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
-    """SEEN, every delivery and every rating of one investigation, in one (paged) Query."""
+    """SEEN, every delivery, every rating and the acknowledgement of one investigation, in one (paged) Query."""
     stored: StoredInvestigation | None = None
     deliveries: dict[str, Delivery] = {}
     feedback: list[Rating] = []
+    acknowledgement: Acknowledgement | None = None
     for values in table().query(keys.investigation_pk(tenant_id, investigation_id)):
         sk = values["sk"]
         if sk == keys.SEEN_SK:
@@ -145,7 +152,35 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
             deliveries[channel] = Delivery.from_values(values, channel)
         elif sk.startswith(keys.FEEDBACK_PREFIX):
             feedback.append(Rating.from_values(values))
-    return InvestigationState(stored, deliveries, feedback)
+        elif sk == keys.ACK_SK:
+            acknowledgement = Acknowledgement.from_values(values)
+    return InvestigationState(stored, deliveries, feedback, acknowledgement)
+
+
+def load_marks(tenant_id: str, investigation_id: str) -> tuple[list[Rating], Acknowledgement | None]:
+    """Every rating and the acknowledgement of one investigation: what a click shows, in one Query (`ACK` to
+    `FEEDBACK#…`, the few ledger items in between included)."""
+    feedback: list[Rating] = []
+    acknowledgement: Acknowledgement | None = None
+    for values in table().query(keys.investigation_pk(tenant_id, investigation_id),
+                                sk_between=(keys.ACK_SK, keys.FEEDBACK_PREFIX[:-1] + "$")):
+        if values["sk"] == keys.ACK_SK:
+            acknowledgement = Acknowledgement.from_values(values)
+        elif values["sk"].startswith(keys.FEEDBACK_PREFIX):
+            feedback.append(Rating.from_values(values))
+    return sorted(feedback, key=lambda r: (r.rated_at, r.user_id)), acknowledgement
+
+
+def cluster_of(tenant_id: str, investigation_id: str) -> str | None:
+    """The cluster of a posted investigation (what its outbound events name), or None when it was never posted."""
+    values = table().get(keys.seen_key(tenant_id, investigation_id))
+    if values is None:
+        return None
+    if isinstance(values.get("cluster"), str):
+        return str(values["cluster"])
+    stored = _stored_from_values(tenant_id, values)  # SEEN written before it carried `cluster`
+    # A SEEN with neither (never written so by posting) still lets the click count; its event says so.
+    return stored.investigation.cluster if stored is not None else UNKNOWN_CLUSTER
 
 
 def _completed_epoch(inv: InvestigationCompleted) -> float | None:

@@ -11,6 +11,8 @@ CHANNEL_HEALTH_PREFIX = "CONFIG#CHANNEL#"
 SEEN_SK = "SEEN"
 DELIVERY_PREFIX = "DELIVERY#"
 FEEDBACK_PREFIX = "FEEDBACK#"
+ACK_SK = "ACK"
+OUTBOX_PREFIX = "OUTBOX#"
 DAY_PREFIX = "DAY#"
 
 BY_TEAM_INDEX = "ByTeam"
@@ -52,6 +54,14 @@ def delivery_key(tenant_id: str, investigation_id: str, channel_id: str) -> dict
 
 def feedback_key(tenant_id: str, investigation_id: str, user_id: str) -> dict[str, str]:
     return {"pk": investigation_pk(tenant_id, investigation_id), "sk": f"{FEEDBACK_PREFIX}{user_id}"}
+
+
+def ack_key(tenant_id: str, investigation_id: str) -> dict[str, str]:
+    return {"pk": investigation_pk(tenant_id, investigation_id), "sk": ACK_SK}
+
+
+def outbox_key(tenant_id: str, investigation_id: str, event_id: str) -> dict[str, str]:
+    return {"pk": investigation_pk(tenant_id, investigation_id), "sk": f"{OUTBOX_PREFIX}{event_id}"}
 
 
 def counts_pk(tenant_id: str) -> str:

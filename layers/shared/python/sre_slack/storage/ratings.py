@@ -16,24 +16,29 @@ with. A change of rating clears `reason`, `comment` and `commented_at` and keeps
 they were said with: the last words said with an earlier rating, carried on through later changes that
 said nothing (Needs Improvement with a comment, then Accurate, then Partially Accurate still shows the
 comment, as said with Needs Improvement).
+
+Each change can carry its outbound event (`event`, built from the row as stored): its outbox item is written in
+the same transaction (sre_slack.storage.outbox), so the event exists exactly when the change does.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sre_slack.contracts.engine_events import EngineEvent
 from sre_slack.domain.ratings import RATING_LABELS, FeedbackSummary, summarize
-from sre_slack.storage import counters, keys
-from sre_slack.storage.table import ConditionFailed, Expression, TransactionFailed, retry_on_conflict, table
+from sre_slack.storage import counters, keys, outbox
+from sre_slack.storage.errors import UnknownInvestigation
+from sre_slack.storage.table import Expression, TransactionFailed, retry_on_conflict, table
+
+# The outbound event of a stored row (None: the change announces nothing).
+EventOf = Callable[["Rating"], EngineEvent]
 
 COMMENT_MAX = 2000
-
-
-class UnknownInvestigation(Exception):
-    """The tenant has no posted investigation with this id."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class Rating:
     previous_comment: str | None = None
     previous_commented_at: int | None = None
     previous_comment_rating: str | None = None
+    # Comments added to the current rating so far (the modal can be submitted again); names their events.
+    comment_seq: int = 0
 
     @property
     def said_something(self) -> bool:
@@ -89,8 +96,8 @@ def get_rating(tenant_id: str, investigation_id: str, user_id: str) -> Rating | 
 
 def record_rating(tenant_id: str, investigation_id: str, *, user_id: str, rating: str, team_id: str,
                   user_name: str | None = None, channel_id: str | None = None, message_ts: str | None = None,
-                  count: bool = True, now: datetime | None = None) -> RecordOutcome:
-    """Store the user's rating (new or changed) exactly once. Raises UnknownInvestigation."""
+                  count: bool = True, now: datetime | None = None, event: EventOf | None = None) -> RecordOutcome:
+    """Store the user's rating (new or changed) exactly once, with its `event`. Raises UnknownInvestigation."""
     if rating not in RATING_LABELS:
         raise ValueError(f"unknown rating {rating!r}")
     moment = now or datetime.now(UTC)
@@ -102,7 +109,8 @@ def record_rating(tenant_id: str, investigation_id: str, *, user_id: str, rating
                            user_name=user_name, channel_id=channel_id, message_ts=message_ts,
                            day=moment.astimezone(UTC).date() if count else None, at=int(moment.timestamp()))
         try:
-            table().transact(_transaction(existing, stored))
+            announce = [outbox.put_action(event(stored))] if event is not None else []
+            table().transact([*_transaction(existing, stored), *announce])
         except TransactionFailed as exc:
             if exc.failed_at(0):
                 raise UnknownInvestigation(investigation_id) from exc
@@ -163,16 +171,39 @@ def _transaction(existing: Rating | None, stored: Rating) -> list[dict[str, Any]
 
 
 def add_comment(tenant_id: str, investigation_id: str, user_id: str, *, reason: str | None,
-                comment: str | None) -> bool:
-    """Attach what was wrong to the user's existing row; False when the user has no rating row."""
-    try:
-        table().update(keys.feedback_key(tenant_id, investigation_id, user_id),
-                       set_={"reason": reason or None, "comment": comment[:COMMENT_MAX] if comment else None,
-                             "commented_at": int(time.time())},
-                       condition="attribute_exists(pk)")
-    except ConditionFailed:
-        return False
-    return True
+                comment: str | None, now: float | None = None, event: EventOf | None = None) -> Rating | None:
+    """Attach what was wrong to the user's existing row, with its `event`; None when the user has no rating row.
+
+    Saying again exactly what the row already holds (a retried submission) writes nothing and announces nothing.
+    """
+    said = (reason or None, comment[:COMMENT_MAX] if comment else None)
+    for _attempt in retry_on_conflict():
+        existing = get_rating(tenant_id, investigation_id, user_id)
+        if existing is None:
+            return None
+        if (existing.reason, existing.comment) == said:
+            return existing
+        stored = replace(existing, reason=said[0], comment=said[1], commented_at=int(now or time.time()),
+                         comment_seq=existing.comment_seq + 1)
+        expr = Expression()
+        # Still the row as read: the same rating moment and number of comments (absent on rows older than it).
+        condition = expr.condition(
+            "{at} = {:old_at} AND (attribute_not_exists({seq}) OR {seq} = {:old_seq})",
+            at="rated_at", old_at=existing.rated_at, seq="comment_seq", old_seq=existing.comment_seq)
+        slack_table = table()
+        actions = [slack_table.update_action(keys.feedback_key(tenant_id, investigation_id, user_id),
+                                             set_={"reason": stored.reason, "comment": stored.comment,
+                                                   "commented_at": stored.commented_at,
+                                                   "comment_seq": stored.comment_seq},
+                                             condition=condition, expr=expr)]
+        if event is not None:
+            actions.append(outbox.put_action(event(stored)))
+        try:
+            slack_table.transact(actions)
+        except TransactionFailed:
+            continue  # the row changed since we read it (or was removed): look again
+        return stored
+    raise AssertionError("unreachable: retry_on_conflict raises when attempts run out")
 
 
 def list_ratings(tenant_id: str, investigation_id: str) -> list[Rating]:
