@@ -52,6 +52,7 @@ from packaging.requirements import Requirement  # noqa: E402
 from localdev.aws import DeployedResource, Deployment  # noqa: E402
 from localdev.template import FUNCTION_TYPE, HTTP_API_TYPE, LAYER_TYPE, Template  # noqa: E402
 
+DEPTH = int(os.environ.get("IMPORT_DEPTH", "2"))
 GOALS = {"FeedbackFunction": 1.8}
 DEFAULT_GOAL = 2.0
 REGION = "us-east-1"
@@ -304,6 +305,30 @@ def measure(layouts: list[Layout], runs: int, python: str) -> dict[tuple[str, bo
     return samples
 
 
+def import_breakdown(lay: Layout, python: str) -> dict[str, int]:
+    """Microseconds spent in each module's own top-level code, summed by its package's first two name parts."""
+    out = subprocess.run([python, "-B", "-S", "-X", "importtime", "-c", CHILD, "app", str(lay.task), *lay.sys_path],
+                         capture_output=True, text=True, env=lay.env, check=False)  # fmt: skip
+    totals: dict[str, int] = {}
+    for line in out.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cumulative, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        group = ".".join(name.split(".")[:DEPTH])
+        totals[group] = totals.get(group, 0) + int(self_us)
+    return totals
+
+
+def print_import_breakdown(lay: Layout, python: str, runs: int, top: int = 25) -> None:
+    samples = [import_breakdown(lay, python) for _ in range(runs)]
+    groups = {name for sample in samples for name in sample}
+    medians = {name: statistics.median(sample.get(name, 0) for sample in samples) for name in groups}
+    print(f"{lay.function}: own import time by package (median of {runs}, -X importtime), total "
+          f"{sum(medians.values()) / 1000:.0f} ms")  # fmt: skip
+    for name, us in sorted(medians.items(), key=lambda item: -item[1])[:top]:
+        print(f"  {us / 1000:7.1f} ms  {name}")
+
+
 def python313() -> str:
     candidates = [os.environ.get("PYTHON313", ""), shutil.which("python3.13") or "",
                   str(Path(sys.base_prefix) / "bin" / "python3.13")]  # fmt: skip
@@ -324,6 +349,8 @@ def main() -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--no-bytecode", action="store_true", help="strip __pycache__ from the artifact copy")
     mode.add_argument("--compare", action="store_true", help="with and without bytecode, interleaved")
+    parser.add_argument("--importtime", action="store_true",
+                        help="instead of timing: where each function's import goes (python -X importtime, median)")
     args = parser.parse_args()
     if not (args.build_dir / "template.yaml").is_file():
         raise SystemExit(f"no build in {args.build_dir}: run `make build` first")
@@ -341,6 +368,10 @@ def main() -> int:
         layouts = [make_layout(template, deployment, args.build_dir, fn, workdir, runtime, bytecode)
                    for fn in functions for bytecode in modes]  # fmt: skip
         runtime_files = snapshot(runtime)
+        if args.importtime:
+            for lay in layouts:
+                print_import_breakdown(lay, python, args.runs)
+            return 0
         print(f"cold import of {args.build_dir} (read-only copy, {Path(python).name} -B -S), {args.runs} "
               "interleaved runs", file=sys.stderr, flush=True)  # fmt: skip
         samples = measure(layouts, args.runs, python)

@@ -87,11 +87,18 @@ def test_each_module_imports_only_what_its_layer_may(path: Path) -> None:
 
 @pytest.mark.parametrize("path", [*_modules(), *sorted(FUNCTIONS.glob("*/app.py"))], ids=str)
 def test_imports_sit_at_module_level(path: Path) -> None:
-    """An import inside a function hides the layering; none is needed for cold start today."""
-    tree = ast.parse(path.read_text())
+    """An import inside a function hides the layering: allowed only with its measured cold-start reason, a
+    comment just above it that cites bench/cold_start.py."""
+    source = path.read_text()
+    tree = ast.parse(source)
     inner = [(name, line) for name, line, module_level in _imports(tree) if not module_level
-             and not _in_optional_block(tree, line)]
+             and not _in_optional_block(tree, line) and not _measured_reason_above(source, line)]
     assert inner == [], f"{path}: imports inside functions: {inner}"
+
+
+def _measured_reason_above(source: str, line: int) -> bool:
+    above = source.splitlines()[max(0, line - 5):line - 1]
+    return any(text.strip().startswith("#") and "bench/cold_start.py" in text for text in above)
 
 
 def _in_optional_block(tree: ast.Module, line: int) -> bool:

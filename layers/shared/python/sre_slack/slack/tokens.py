@@ -18,8 +18,6 @@ import threading
 import time
 
 from slack_sdk.errors import SlackTokenRotationError
-from slack_sdk.oauth.installation_store import Bot
-from slack_sdk.oauth.token_rotation import TokenRotator
 
 from sre_slack import aws, container
 from sre_slack.contracts.settings import get_settings
@@ -112,6 +110,11 @@ def _expired(installation: Installation) -> bool:
 
 
 def _rotate(installation: Installation, current_token: str) -> str:
+    # Imported here: slack_sdk.oauth's package import (every store, sync and async) costs 3-7 ms of INIT in each
+    # Slack-facing function (bench/cold_start.py --importtime), and only a token due for refresh needs it.
+    from slack_sdk.oauth.installation_store import Bot
+    from slack_sdk.oauth.token_rotation import TokenRotator
+
     logger = get_logger()
     assert installation.refresh_token_ciphertext is not None
     credentials = get_slack_credentials()
