@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from localdev.handlers import LocalFunctions, print_invocation_error
+from localdev.polling import BackgroundPoller
 from localdev.template import SqsEventSource, Template
 
 if TYPE_CHECKING:
@@ -97,8 +98,10 @@ def failed_message_ids(source: SqsEventSource, result: Any, message_ids: list[st
     return failed, None
 
 
-class SqsPump:
+class SqsPump(BackgroundPoller):
     """Polls the template's SQS event sources and invokes their functions, in a thread or step by step."""
+
+    poller_name = "sqs"
 
     def __init__(
         self,
@@ -234,35 +237,6 @@ class SqsPump:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"queues still hold messages after {timeout} s: {pending}")
                 time.sleep(self.poll_interval)
-
-    # ------------------------------------------------------------------------------------------ background
-    def start(self) -> SqsPump:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="sqs-pump", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def __enter__(self) -> SqsPump:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                processed = self.run_once()
-            except Exception as exc:  # the emulator went away, a queue was deleted...: keep polling
-                print(f"[sqs] polling failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-                processed = []
-            if not processed:
-                self._stop.wait(self.poll_interval)
 
 
 # ---------------------------------------------------------------------------------------------------- schedule

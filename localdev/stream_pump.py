@@ -20,7 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import boto3
+from botocore.config import Config
+
 from localdev.handlers import LocalFunctions, print_invocation_error
+from localdev.polling import BackgroundPoller
 from localdev.template import StreamEventSource, Template
 
 if TYPE_CHECKING:
@@ -70,7 +74,10 @@ def lambda_record(record: dict[str, Any], *, stream_arn: str, region: str) -> di
 
 
 @dataclass
-class StreamPump:
+class StreamPump(BackgroundPoller):
+    """Lambda's event source mapping on DynamoDB streams, for the local sandbox and tests."""
+
+    poller_name = "stream"
     template: Template
     deployment: Deployment
     poll_interval: float = 0.2
@@ -79,9 +86,6 @@ class StreamPump:
     _shards: dict[tuple[str, str], _Shard] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        import boto3
-        from botocore.config import Config
-
         self.functions = LocalFunctions(self.template, self.deployment, functions_root=self.functions_root)
         self.sources = [source for source in self.template.stream_sources() if source.enabled]
         # Account-based endpoints (<account>.streams-ddb...) are not served by moto in process.
@@ -195,32 +199,3 @@ class StreamPump:
             print(f"[stream] -> {result.function}: {len(result.sequence_numbers)} records {outcome}{note}",
                   file=sys.stderr)
         return result
-
-    # ------------------------------------------------------------------------------------------ background
-    def start(self) -> StreamPump:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="stream-pump", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def __enter__(self) -> StreamPump:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                processed = self.run_once()
-            except Exception as exc:  # the emulator went away...: keep polling
-                print(f"[stream] polling failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-                processed = []
-            if not processed:
-                self._stop.wait(self.poll_interval)
