@@ -9,16 +9,13 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from localdev.gateway import LocalGateway
 from sre_slack.blocks import modal
 from sre_slack.storage import keys
-from tests.fixtures import TEMPLATE
 from tests.posting import deliver, example, item, pump, send, setup_tenant
 from tests.support import call_http, form_body, signed_headers
 
@@ -26,13 +23,6 @@ CHANNEL = "C0PROD"
 INVESTIGATION = "inv_01JD4X8Y2Z"
 CONTRACT_FIELDS = {"version", "event_id", "tenant_id", "investigation_id", "cluster", "user", "at"}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-
-
-@pytest.fixture
-def gateway(aws, slack) -> Iterator[LocalGateway]:
-    with LocalGateway(TEMPLATE, aws, quiet=True) as served:
-        slack.interactivity_url = f"{served.url}/slack/interactions"
-        yield served
 
 
 @pytest.fixture

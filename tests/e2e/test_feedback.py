@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import boto3
 import pytest
 from slack_sdk import WebClient
 
-from localdev.gateway import LocalGateway
 from sre_slack.blocks import modal
 from sre_slack.blocks.feedback_line import FEEDBACK_SUMMARY_BLOCK_ID
 from sre_slack.blocks.investigation import build_investigation_message
@@ -22,18 +20,10 @@ from sre_slack.contracts.investigation import parse_investigation_message
 from sre_slack.contracts.settings import get_settings
 from sre_slack.storage import keys
 from sre_slack.storage.table import from_item, to_item
-from tests.fixtures import TEMPLATE
 from tests.support import call_http, form_body, run_install, signed_headers
 
 CHANNEL = "C0ALERTS"
 EXAMPLE = json.loads((Path(__file__).parents[2] / "events" / "investigation_completed.json").read_text())
-
-
-@pytest.fixture
-def gateway(aws, slack) -> Iterator[LocalGateway]:
-    with LocalGateway(TEMPLATE, aws, quiet=True) as served:
-        slack.interactivity_url = f"{served.url}/slack/interactions"
-        yield served
 
 
 @pytest.fixture
