@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from localdev.digest_text import render_digest_text
-from sre_slack.domain.digest_stats import build_digest
+from sre_slack.domain.digest_stats import SIGNATURE_PREFIX, build_digest, signature_name
 
 EXAMPLE_TENANT = "t_local"
 EXAMPLE_CHANNEL = "C0ALERTS"
@@ -56,7 +56,8 @@ def write_day_counts(tenant_id: str, day: date, counters: Mapping[str, int]) -> 
 
 def alert_counters(severity: str, namespace: str | None, alert: str, cluster: str, times: int = 1) -> dict[str, int]:
     """What one counted investigation adds (times `times`)."""
-    counters = {"total": times, f"sev#{severity}": times, f"alert#{alert}": times, f"cluster#{cluster}": times}
+    counters = {"total": times, f"sev#{severity}": times, f"alert#{alert}": times, f"cluster#{cluster}": times,
+                f"{SIGNATURE_PREFIX}#{signature_name(cluster, alert, namespace)}": times}
     if namespace:
         counters[f"ns#{namespace}"] = times
     return counters
