@@ -9,6 +9,7 @@ import boto3
 
 from sre_slack.contracts.investigation import InvestigationCompleted
 from sre_slack.contracts.settings import get_settings
+from sre_slack.domain.digest_stats import DayCounts
 from sre_slack.storage import keys, resolutions
 from sre_slack.storage.table import to_item
 from tests.posting import TENANT, deliver, example, item, setup_tenant
@@ -71,3 +72,19 @@ def test_the_posting_pipeline_records_each_resolve_once(functions, slack, aws):
 
     [row] = resolutions.read_day(TENANT, DAY)
     assert (row.investigation_id, row.seconds) == ("inv_01JD4X8Y2Z", 35 * 60 + 30)
+
+
+def test_the_first_sighting_counts_the_signature_once(functions, slack, aws):
+    setup_tenant(functions, slack)
+    first = example()
+    long_namespace = "ns-" + "x" * 300
+    first["alert"]["namespace"] = long_namespace
+    deliver(aws, first, first)  # redelivered
+    deliver(aws, first | {"root_cause": "Re-investigated."})  # a re-investigation is not a new alert
+
+    stored = item(keys.counts_key(TENANT, date(2026, 11, 27)))
+    assert stored is not None
+    counts = DayCounts.from_item(stored)
+    # each part of a signature is cut to 100 characters; the namespace counter keeps its 200
+    assert counts.by_signature == {("production-us-east", "KubePodCrashLooping", long_namespace[:100]): 1}
+    assert counts.total == 1
