@@ -32,28 +32,26 @@ def main() -> int:
     args = parser.parse_args()
     import logging
 
-    from localdev.digest_cli import example_days, install_example_tenant, write_day_counts
+    from localdev.digest_cli import install_example_tenant, seed_example
     from localdev.handlers import LocalFunctions
     from localdev.in_process import in_process_sandbox
     from localdev.sqs_pump import SqsPump, scheduled_invocation_event
-    from sre_slack.aws import dynamodb
+    from sre_slack.aws import client
 
     with in_process_sandbox(["DailyDigestFunction", "DigestWorkerFunction"]) as sandbox:
         slack, deployment, template = sandbox.slack, sandbox.deployment, sandbox.template
         logging.disable(logging.INFO)
 
         started = time.monotonic()
-        days = example_days(REPORT_DAY)
         for n in range(args.tenants):
             tenant = f"t_{n:05d}"
             install_example_tenant(slack, tenant, channel="C0ALERTS")
-            for day, counters in days.items():
-                write_day_counts(tenant, day, counters)
+            seed_example(tenant, REPORT_DAY)  # eight days of counters and the report day's resolutions
         print(f"setup: {args.tenants} tenants with 8 days of counters in {time.monotonic() - started:.1f} s",
               file=sys.stderr)
 
         calls: Counter[str] = Counter()
-        dynamodb().meta.events.register("before-call.dynamodb", lambda model, **_: calls.update([model.name]))
+        client("dynamodb").meta.events.register("before-call.dynamodb", lambda model, **_: calls.update([model.name]))
         functions = LocalFunctions(template, deployment)
         pump = SqsPump(template, deployment, quiet=True, poll_interval=0.01)
         event = scheduled_invocation_event(deployment, "DailyDigestFunction", datetime(2026, 11, 27, 9, tzinfo=UTC))

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from localdev.digest_text import render_digest_text
-from sre_slack.domain.digest_stats import build_digest
+from sre_slack.domain.digest_stats import SIGNATURE_PREFIX, build_digest, signature_name
 
 EXAMPLE_TENANT = "t_local"
 EXAMPLE_CHANNEL = "C0ALERTS"
@@ -33,7 +33,7 @@ EXAMPLE_CHANNEL = "C0ALERTS"
 # (severity, namespace or None, alert name, cluster) -> alerts per day, oldest day first (report day last).
 # Memory alerts in payments go 3 -> 7, NodeDiskPressure is new on the report day, the certificate alert went quiet.
 _EXAMPLE: dict[tuple[str, str | None, str, str], tuple[int, ...]] = {
-    ("critical", "payments", "KubePodCrashLooping", "production-us-east"): (2, 1, 3, 2, 4, 2, 3, 4),
+    ("critical", "payments", "KubePodCrashLooping", "production-us-east"): (2, 1, 3, 2, 4, 2, 3, 5),
     ("warning", "payments", "ContainerMemoryNearLimit", "production-us-east"): (1, 2, 2, 3, 2, 4, 3, 7),
     ("warning", "checkout", "KubeHpaMaxedOut", "production-us-east"): (0, 1, 1, 0, 2, 1, 2, 1),
     ("info", "monitoring", "PrometheusRuleFailures", "staging-eu"): (3, 3, 2, 3, 3, 2, 3, 3),
@@ -56,7 +56,8 @@ def write_day_counts(tenant_id: str, day: date, counters: Mapping[str, int]) -> 
 
 def alert_counters(severity: str, namespace: str | None, alert: str, cluster: str, times: int = 1) -> dict[str, int]:
     """What one counted investigation adds (times `times`)."""
-    counters = {"total": times, f"sev#{severity}": times, f"alert#{alert}": times, f"cluster#{cluster}": times}
+    counters = {"total": times, f"sev#{severity}": times, f"alert#{alert}": times, f"cluster#{cluster}": times,
+                f"{SIGNATURE_PREFIX}#{signature_name(cluster, alert, namespace)}": times}
     if namespace:
         counters[f"ns#{namespace}"] = times
     return counters
@@ -83,15 +84,33 @@ def example_days(report_day: date) -> dict[date, dict[str, int]]:
     return days
 
 
+# Investigations resolved on the report day: (alert name, minutes from firing to resolve).
+_EXAMPLE_RESOLVED = (("KubePodCrashLooping", 12), ("ContainerMemoryNearLimit", 47), ("KubePodCrashLooping", 9),
+                     ("NodeDiskPressure", 185), ("KubeHpaMaxedOut", 31))
+
+
+def write_resolution(tenant_id: str, day: date, investigation_id: str, *, alert: str, seconds: int) -> None:
+    """A resolved investigation's row as the resolve path writes it (sre_slack.storage.resolutions)."""
+    from sre_slack.storage import keys
+    from sre_slack.storage.table import table
+
+    table().put({**keys.resolution_key(tenant_id, day, investigation_id), "investigation_id": investigation_id,
+                 "seconds": seconds, "alert": alert})
+
+
 def seed_example(tenant_id: str, report_day: date) -> None:
     for day, counters in example_days(report_day).items():
         write_day_counts(tenant_id, day, counters)
+    for n, (alert, minutes) in enumerate(_EXAMPLE_RESOLVED):
+        write_resolution(tenant_id, report_day, f"inv_example_{n}", alert=alert, seconds=minutes * 60)
 
 
 def render_text(tenant_id: str, day: date) -> str:
+    from sre_slack.storage import resolutions
     from sre_slack.storage.digest_counts import read_day_counts
 
-    return render_digest_text(build_digest(day, read_day_counts(tenant_id, day)))
+    return render_digest_text(build_digest(day, read_day_counts(tenant_id, day),
+                                           resolutions=resolutions.read_day(tenant_id, day)))
 
 
 def _yesterday() -> date:

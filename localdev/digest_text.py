@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from sre_slack.blocks.digest_phrases import (
     ARROWS,
     LISTED_TYPES,
-    QUIET,
+    STORMS,
+    TIME_TO_RESOLVE,
+    TOP_ALERTS,
     WITHOUT_NAMESPACE,
     accuracy_line,
     alerts,
@@ -19,6 +21,9 @@ from sre_slack.blocks.digest_phrases import (
     count,
     mover,
     others_label,
+    quiet_line,
+    resolve_times_line,
+    storm_line,
     title,
     week_over_week,
 )
@@ -61,7 +66,9 @@ def render_digest_text(digest: Digest, *, tenant_name: str | None = None) -> str
     if tenant_name:
         lines.append(tenant_name)
     if digest.quiet:
-        lines += [QUIET, _week_line(digest)]
+        lines.append(quiet_line(digest))
+        lines += _resolve_lines(digest)
+        lines.append(_week_line(digest))
         return "\n".join(lines)
 
     lines += ["", _total_line(digest)]
@@ -74,6 +81,15 @@ def render_digest_text(digest: Digest, *, tenant_name: str | None = None) -> str
     if namespace_rows:
         lines += ["", "By namespace"]
         lines += ["  " + row for row in _table(namespace_rows)]
+    if digest.clusters is not None:
+        lines += ["", "By cluster"]
+        lines += ["  " + row for row in _table(_breakdown_rows(digest.clusters, "cluster"))]
+    if digest.top_alerts:
+        lines += ["", TOP_ALERTS]
+        lines += ["  " + row for row in _table([(r.name, r.change.current, r.change) for r in digest.top_alerts])]
+    if digest.storms:
+        lines += ["", f"{STORMS} (alike alerts: same cluster, alert and namespace)"]
+        lines += ["  " + storm_line(s, s.alert, s.namespace or WITHOUT_NAMESPACE, s.cluster) for s in digest.storms]
 
     changes = digest.changes
     lines += ["", "What changed"]
@@ -92,10 +108,14 @@ def render_digest_text(digest: Digest, *, tenant_name: str | None = None) -> str
         )
         lines.append(f"  Gone quiet: {listed} {_more(len(changes.gone_quiet), LISTED_TYPES)}".rstrip())
 
-    lines += ["", _week_line(digest), week_over_week(digest)]
+    lines += ["", *_resolve_lines(digest), _week_line(digest), week_over_week(digest)]
     if (accuracy := accuracy_line(digest)) is not None:
         lines.append(accuracy)
-    if digest.clusters is not None:
-        lines += ["", "By cluster"]
-        lines += ["  " + row for row in _table(_breakdown_rows(digest.clusters, "cluster"))]
     return "\n".join(lines)
+
+
+def _resolve_lines(digest: Digest) -> list[str]:
+    times = digest.resolve_times
+    if times is None:
+        return []
+    return [f"{TIME_TO_RESOLVE}: {resolve_times_line(times, times.longest.alert)}"]

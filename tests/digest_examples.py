@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sre_slack.domain.digest_stats import DayCounts, Digest, build_digest
+from sre_slack.domain.digest_stats import DayCounts, Digest, Resolution, build_digest
 
 REPORT_DAY = date(2026, 11, 26)  # a Thursday
 
@@ -29,6 +29,10 @@ def busy_day() -> Digest:
                 by_alert={"OOMKilled": 7, "KubePodCrashLooping": 30, "DiskPressure": 5},
                 by_cluster={"prod-us": 30, "staging": 12},
                 ratings={"accurate": 8, "partially_accurate": 3, "needs_improvement": 1},
+                by_signature={("prod-us", "KubePodCrashLooping", "payments"): 18,
+                              ("staging", "KubePodCrashLooping", "checkout"): 12,
+                              ("prod-us", "OOMKilled", "payments"): 2, ("prod-us", "DiskPressure", None): 5,
+                              ("prod-us", "OOMKilled", "kube-system"): 4},
             ),
             counts(
                 1,
@@ -41,4 +45,7 @@ def busy_day() -> Digest:
             counts(7, total=20),
         ],
         top_namespaces=3,
+        # resolved on the report day: 4 min, 14 min, 1 h 2 min -> median 14 min, longest 1 h 2 min
+        resolutions=[Resolution("inv_1", 240, "OOMKilled"), Resolution("inv_2", 3720, "KubePodCrashLooping"),
+                     Resolution("inv_3", 840, "DiskPressure")],
     )

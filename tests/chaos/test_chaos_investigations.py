@@ -267,6 +267,8 @@ def test_a_thousand_investigations_survive_slack_and_dynamodb_failures(functions
     lost: list[str] = []
     stale_content: list[str] = []
     counted = 0
+    resolved_seen: set[str] = set()  # resolved non-test investigations, nothing of them dead-lettered
+    resolved_maybe: set[str] = set()
     for investigation_id, expected in final.items():
         message = expected["message"]
         tenant = message["tenant_id"]
@@ -278,6 +280,9 @@ def test_a_thousand_investigations_survive_slack_and_dynamodb_failures(functions
                 lost.append(f"{investigation_id}: never seen, not in the dead-letter queue")
             continue
         counted += not state.stored.investigation.test
+        if expected["resolved"] and not state.stored.investigation.test:
+            # a resolve that ended in the dead-letter queue may or may not have got that far
+            (resolved_maybe if dead_by_investigation.get(investigation_id) else resolved_seen).add(investigation_id)
         routing = RoutingDocument.model_validate(ROUTING[tenant])
         routed = resolve_channels(routing, cluster=message["cluster"], workspace=message["workspace"],
                                   severity=message["alert"]["severity"]).channels
@@ -319,6 +324,9 @@ def test_a_thousand_investigations_survive_slack_and_dynamodb_failures(functions
         for item in table().query(keys.counts_pk(tenant)):
             counters += int(item.get("total", 0))
     dead_reasons = Counter(reason.split(":")[0] for _, reason in dead)
+    # --- time to resolve: one row per resolved investigation, however often its resolve was delivered
+    resolution_rows = Counter(str(item["investigation_id"]) for tenant in TENANTS
+                              for item in table().query(keys.resolutions_pk(tenant)))
 
     report("chaos-investigations", tally_lines(
         f"chaos tally ({INVESTIGATIONS} investigations, {len(messages)} messages, seed {SEED})", {
@@ -330,9 +338,13 @@ def test_a_thousand_investigations_survive_slack_and_dynamodb_failures(functions
             "stale content": len(stale_content),
             "lost": len(lost),
             "digest counters / distinct non-test investigations seen": f"{counters} / {counted}",
+            "resolve durations / resolved non-test investigations": f"{sum(resolution_rows.values())} / "
+                                                                   f"{len(resolved_seen)}",
         }) + "\n" + tally_lines("faults injected", dict(sorted(injected.items()))), capsys)
 
     assert lost == []
     assert stale_content == []
     assert counters == counted
+    assert resolved_seen <= set(resolution_rows) <= resolved_seen | resolved_maybe
+    assert set(resolution_rows.values()) <= {1}
     assert dead_reasons.get("invalid message", 0) == 25  # every malformed message, with its validation error

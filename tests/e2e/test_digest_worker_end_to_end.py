@@ -76,11 +76,67 @@ def test_two_days_of_investigations_then_the_digest_shows_their_numbers(function
     [digest] = slack.messages("C0INCIDENTS")
     text = _visible_text(digest)
     assert digest.text == "Alert digest for 2026-11-26: 9 alerts (▲ +6 vs previous day)"
-    assert "+6 (+200%) vs 3 the day before" in text
+    assert "▲ +6 vs 3 the day before" in text  # a base of 3: no percentage
     assert "critical  2  🆕 +2" in text
-    assert "warning   7  ▲ +4 (+133%)" in text
+    assert "warning   7  ▲ 3 → 7" in text
     assert "payments" in text and "(no namespace)" in text
     assert "`NodeDiskPressure` new: 2 alerts" in text
     assert "`ContainerMemoryNearLimit` 3 → 7 (+4)" in text
     assert "By cluster" in text and "staging-eu" in text
     assert "TestAlert" not in text
+
+
+def _resolved(investigation_id: str, resolved_at: str) -> dict[str, Any]:
+    return {"version": "1", "type": "alert.resolved", "investigation_id": investigation_id, "tenant_id": "t_acme",
+            "resolved_at": resolved_at}
+
+
+def test_the_digest_shows_top_alerts_storms_clusters_and_time_to_resolve(functions, slack, aws):
+    run_install(functions, slack)
+    put_routing("t_acme", {"default_channels": ["C0ALERTS"], "digest_channels": ["C0INCIDENTS"], "routes": []})
+    messages: list[dict[str, Any]] = []
+    # The report day: a crash-loop storm of 6 in payments on production-us-east, 2 more elsewhere (not the same
+    # signature), 3 memory alerts, one disk alert in staging; the day before 2 crash loops.
+    plan = [("2026-11-26", "KubePodCrashLooping", "critical", "payments", "production-us-east", 6),
+            ("2026-11-26", "KubePodCrashLooping", "critical", "checkout", "production-us-east", 2),
+            ("2026-11-26", "ContainerMemoryNearLimit", "warning", "payments", "production-us-east", 3),
+            ("2026-11-26", "NodeDiskPressure", "warning", None, "staging-eu", 1),
+            ("2026-11-25", "KubePodCrashLooping", "critical", "payments", "production-us-east", 2)]
+    n = 0
+    for day, alert, severity, namespace, cluster, times in plan:
+        for _ in range(times):
+            n += 1
+            messages.append(_investigation(n, fired_at=f"{day}T08:{n:02d}:00Z", alert=alert, severity=severity,
+                                           namespace=namespace, cluster=cluster))
+    messages.append(messages[0] | {"root_cause": "Re-investigated."})  # counted once, storm stays at 6
+    pump = SqsPump(TEMPLATE, aws, quiet=True)
+    _send(aws, "InvestigationQueue", [json.dumps(m) for m in messages])
+    pump.drain()
+    # Resolved on the report day: fired 08:01 -> 08:11 (10 min), 08:02 -> 08:32 (30 min), 08:03 -> 10:03 (2 h);
+    # the first resolve delivered twice; one fired the day before, resolved on the report day (24 h 10 min).
+    resolves = [_resolved("inv_0001", "2026-11-26T08:11:00Z"), _resolved("inv_0001", "2026-11-26T08:11:00Z"),
+                _resolved("inv_0002", "2026-11-26T08:32:00Z"), _resolved("inv_0003", "2026-11-26T10:03:00Z"),
+                _resolved("inv_0013", "2026-11-26T08:23:00Z"),
+                _resolved("inv_0004", "2026-11-27T01:00:00Z")]  # the next day: not in this digest
+    _send(aws, "InvestigationQueue", [json.dumps(m) for m in resolves])
+    pump.drain()
+
+    event = scheduled_invocation_event(aws, "DailyDigestFunction", datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    functions.invoke("DailyDigestFunction", event)
+    pump.drain()
+
+    [digest] = slack.messages("C0INCIDENTS")
+    text = _visible_text(digest)
+    assert digest.text == "Alert digest for 2026-11-26: 12 alerts (▲ +10 vs previous day)"
+    assert "*12 alerts* ▲ +10 vs 2 the day before" in text  # a base of 2: no percentage
+    assert "%" not in text.split("Accuracy")[0]
+    headings = [line.split("*")[1] for line in text.split("\n") if line.startswith("*")]
+    assert headings == ["12 alerts", "By namespace", "By cluster", "Top alerts", "Storms", "What changed",
+                        "Time to resolve", "Last 7 days"]
+    assert "production-us-east  11  ▲ 2 → 11" in text
+    assert "KubePodCrashLooping       8  ▲ 2 → 8" in text
+    assert "ContainerMemoryNearLimit  3  🆕 +3" in text
+    assert "🌀 `KubePodCrashLooping` · `payments` · `production-us-east` — 6 alerts" in text
+    assert text.count("🌀") == 1  # 2 in checkout and 3 memory alerts are not storms
+    # 10 min, 30 min, 2 h, 24 h 10 min (shown in two units at most): the resolve redelivered counts once
+    assert "*Time to resolve* 4 resolved: median 1 h 15 min, longest 1 d (`KubePodCrashLooping`)" in text

@@ -6,13 +6,15 @@ import json
 import re
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sre_slack.blocks import digest_phrases as phrase
 from sre_slack.blocks.digest import build_digest_message
 from sre_slack.blocks.limits import validate_message
 from sre_slack.blocks.text import HIDDEN_CHARACTERS
-from sre_slack.domain.digest_stats import build_digest
+from sre_slack.domain.digest_stats import Resolution, build_digest
 from tests.digest_examples import REPORT_DAY, busy_day, counts
 
 
@@ -46,7 +48,7 @@ def test_busy_day_reads_as_the_change_first() -> None:
     totals = section(message, "*42 alerts*")
     assert totals.startswith("*42 alerts* ▲ +12 (+40%) vs 30 the day before")
     assert table_rows(totals) == [
-        "critical   5  ▲ +2 (+67%)",
+        "critical   5  ▲ 3 → 5",
         "warning   30  ▲ +3 (+11%)",
         "info       7  🆕 +7",
     ]
@@ -59,7 +61,7 @@ def test_namespace_table_top_with_change_then_others() -> None:
     message = build_digest_message(busy_day())
     rows = table_rows(section(message, "*By namespace*"))
     assert rows == [
-        "payments               20  ▲ +10 (+100%)",
+        "payments               20  ▲ 10 → 20",
         "checkout               12  ▼ -8 (-40%)",
         "kube-system             6  🆕 +6",
         "others (3 namespaces)   4  🆕 +4",
@@ -72,7 +74,7 @@ def test_alerts_without_namespace_get_their_own_row() -> None:
         [counts(0, total=9, by_namespace={"payments": 4}), counts(1, total=8, by_namespace={"payments": 1})],
     )
     rows = table_rows(section(build_digest_message(digest), "*By namespace*"))
-    assert rows == ["payments        4  ▲ +3 (+300%)", "(no namespace)  5  ▼ -2 (-29%)"]
+    assert rows == ["payments        4  ▲ 1 → 4", "(no namespace)  5  ▼ 7 → 5"]
 
 
 def test_what_changed_names_new_rising_falling_and_quiet_types() -> None:
@@ -127,7 +129,8 @@ def test_falling_flat_and_vanishing_totals() -> None:
     assert flat.text == "Alert digest for 2026-11-26: 1 alert (■ same as previous day)"
 
     gone = build_digest_message(build_digest(REPORT_DAY, [counts(1, total=4)]))
-    assert section(gone, "*0 alerts*").startswith("*0 alerts* ▼ -4 (-100%) vs 4 the day before")
+    assert "Quiet day: no alerts yesterday (4 the day before)" in texts(gone)
+    assert gone.text == "Alert digest for 2026-11-26: no alerts (4 the day before)"
 
     new = build_digest_message(build_digest(REPORT_DAY, [counts(0, total=4)]))
     assert section(new, "*4 alerts*").startswith("*4 alerts* 🆕 none the day before")
@@ -136,13 +139,13 @@ def test_falling_flat_and_vanishing_totals() -> None:
 def test_tiny_and_huge_relative_changes_stay_readable() -> None:
     tiny = build_digest_message(build_digest(REPORT_DAY, [counts(0, total=1001), counts(1, total=1000)]))
     assert section(tiny, "*1,001 alerts*").startswith("*1,001 alerts* ▲ +1 (+<1%) vs 1,000 the day before")
-    huge = build_digest_message(build_digest(REPORT_DAY, [counts(0, total=42), counts(1, total=3)]))
-    assert section(huge, "*42 alerts*").startswith("*42 alerts* ▲ +39 (×14) vs 3 the day before")
+    huge = build_digest_message(build_digest(REPORT_DAY, [counts(0, total=420), counts(1, total=30)]))
+    assert section(huge, "*420 alerts*").startswith("*420 alerts* ▲ +390 (×14) vs 30 the day before")
 
 
 def test_quiet_day_says_so_briefly() -> None:
     message = build_digest_message(build_digest(REPORT_DAY, []), tenant_name="Acme")
-    assert "No alerts yesterday or the day before — all quiet." in texts(message)
+    assert "Quiet day: no alerts yesterday, nor the day before." in texts(message)
     assert message.text == "Alert digest for 2026-11-26: no alerts, all quiet"
     assert not any(t.startswith(("*By namespace*", "*What changed*", "*Last 7 days*")) for t in texts(message))
     assert validate_message(message.as_kwargs()["blocks"], message.text) == []
@@ -150,7 +153,7 @@ def test_quiet_day_says_so_briefly() -> None:
 
 def test_quiet_day_after_a_busy_week_still_shows_the_week() -> None:
     message = build_digest_message(build_digest(REPORT_DAY, [counts(3, total=9)]))
-    assert "No alerts yesterday or the day before — all quiet." in texts(message)
+    assert "Quiet day: no alerts yesterday, nor the day before." in texts(message)
     assert "`▁▁▁█▁▁▁`" in section(message, "*Last 7 days*")
 
 
@@ -224,6 +227,7 @@ def test_hostile_sizes_still_make_a_valid_message() -> None:
         by_alert={f"{long}{i}": i % 9 for i in range(2000)},
         by_cluster={f"{long}{i}": i + 1 for i in range(300)},
         ratings={"accurate": 10**6, "needs_improvement": 1},
+        by_signature={(f"{long}{i}", f"{long}{i}", f"{long}{i}"): i for i in range(300)},
     )
     yesterday = counts(
         1,
@@ -232,7 +236,8 @@ def test_hostile_sizes_still_make_a_valid_message() -> None:
         by_alert={f"{long}{i}": i % 7 + 1 for i in range(1000, 3000)},
         by_cluster={f"{long}{i}": 2 for i in range(150, 450)},
     )
-    digest = build_digest(REPORT_DAY, [today, yesterday, counts(7, total=5)])
+    resolved = [Resolution(f"inv_{i}", i * 977, f"{long}{i}") for i in range(5000)]
+    digest = build_digest(REPORT_DAY, [today, yesterday, counts(7, total=5)], resolutions=resolved)
     message = build_digest_message(digest, tenant_name=long, portal_url="https://portal.example.com/" + "a" * 500)
     assert validate_message(message.as_kwargs()["blocks"], message.text) == []
     everything = "\n".join(texts(message))
@@ -241,6 +246,7 @@ def test_hostile_sizes_still_make_a_valid_message() -> None:
     assert "(no namespace)" in everything
     assert "more new alert types" in everything
     assert "more gone quiet" in everything
+    assert "*Storms*" in everything and "5,000 resolved" in everything
 
 
 names = st.text(min_size=1, max_size=300)
@@ -281,3 +287,73 @@ def test_a_resent_digest_says_so_under_its_title_and_in_its_notification() -> No
     assert blocks[:1] + blocks[2:] == plain.as_kwargs()["blocks"]
     assert message.text == "[re-sent] " + plain.text
     assert validate_message(blocks, message.text) == []
+
+
+def _headings(message: Any) -> list[str]:
+    return [t.split("\n")[0].split("*")[1] for t in texts(message) if t.startswith("*")]
+
+
+def test_breakdowns_then_top_alerts_storms_and_time_to_resolve() -> None:
+    message = build_digest_message(busy_day())
+    # "By cluster" sits with the other breakdowns, before the alert lists
+    assert _headings(message) == ["42 alerts", "By namespace", "By cluster", "Top alerts", "Storms", "What changed",
+                                  "Time to resolve", "Last 7 days"]
+    assert table_rows(section(message, "*Top alerts*")) == [
+        "KubePodCrashLooping  30  ▲ 18 → 30",
+        "OOMKilled             7  ▲ 3 → 7",
+        "DiskPressure          5  ▼ 8 → 5",
+    ]
+    assert section(message, "*Storms*").split("\n")[1:] == [
+        "🌀 `KubePodCrashLooping` · `payments` · `prod-us` — 18 alerts",
+        "🌀 `KubePodCrashLooping` · `checkout` · `staging` — 12 alerts",
+        "🌀 `DiskPressure` · (no namespace) · `prod-us` — 5 alerts",
+    ]
+    assert section(message, "*Time to resolve*") == (
+        "*Time to resolve* 3 resolved: median 14 min, longest 1 h 2 min (`KubePodCrashLooping`)")
+    assert validate_message(message.as_kwargs()["blocks"], message.text) == []
+
+
+def test_no_storm_or_resolve_section_without_them() -> None:
+    digest = build_digest(REPORT_DAY, [counts(0, total=4, by_alert={"A": 4}, by_signature={("c", "A", "n"): 4})])
+    headings = _headings(build_digest_message(digest))
+    assert "Top alerts" in headings
+    assert "Storms" not in headings and "Time to resolve" not in headings
+
+
+def test_small_bases_show_both_counts_not_a_percentage() -> None:
+    digest = build_digest(REPORT_DAY, [counts(0, total=6, by_namespace={"payments": 6}),
+                                       counts(1, total=3, by_namespace={"payments": 3})])
+    message = build_digest_message(digest)
+    assert section(message, "*6 alerts*").startswith("*6 alerts* ▲ +3 vs 3 the day before")
+    assert table_rows(section(message, "*By namespace*")) == ["payments  6  ▲ 3 → 6"]
+    assert "%" not in "\n".join(texts(message))
+
+
+def test_quiet_day_after_alerts_says_so_in_one_line_with_its_resolutions() -> None:
+    digest = build_digest(REPORT_DAY, [counts(1, total=3, by_namespace={"payments": 3})],
+                          resolutions=[Resolution("inv_1", 5400, "OOMKilled")])
+    message = build_digest_message(digest)
+    assert "Quiet day: no alerts yesterday (3 the day before)" in texts(message)
+    assert "*Time to resolve* 1 resolved, in 1 h 30 min (`OOMKilled`)" in texts(message)
+    assert not any(t.startswith(("*0 alerts*", "*By namespace*", "*Top alerts*")) for t in texts(message))
+    assert "-100%" not in json.dumps(message.as_kwargs(), ensure_ascii=False)
+    assert message.text == "Alert digest for 2026-11-26: no alerts (3 the day before)"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (59, "59 s"), (60, "1 min"), (3599, "59 min"), (3600, "1 h"), (12_000, "3 h 20 min"),
+     (86_400, "1 d"), (187_200, "2 d 4 h")],
+)
+def test_durations_read_in_two_units_at_most(seconds: int, text: str) -> None:
+    assert phrase.duration(seconds) == text
+
+
+def test_storm_and_resolve_names_are_escaped() -> None:
+    digest = build_digest(REPORT_DAY, [counts(0, total=9, by_signature={(HOSTILE, HOSTILE, HOSTILE): 9})],
+                          resolutions=[Resolution("inv_1", 60, HOSTILE)])
+    message = build_digest_message(digest)
+    for heading in ("*Storms*", "*Time to resolve*"):
+        text = section(message, heading)
+        assert _raw_brackets_outside_our_links(text) == [], text
+        assert "&lt;!channel&gt;" in text

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sre_slack.domain.digest_stats import Change, DayCounts, build_digest, sparkline
+from sre_slack.domain.digest_stats import (
+    SMALL_BASE,
+    STORM_MIN_ALERTS,
+    Change,
+    DayCounts,
+    Resolution,
+    build_digest,
+    median,
+    parse_signature,
+    resolve_seconds,
+    resolve_times,
+    signature_name,
+    sparkline,
+    storms,
+    top_alerts,
+)
 
 REPORT_DAY = date(2026, 11, 26)
 YESTERDAY = REPORT_DAY - timedelta(days=1)
@@ -128,10 +143,11 @@ def test_unexpected_severity_is_shown_after_the_known_ones_so_lines_add_up() -> 
     assert sum(s.change.current for s in digest.severities) == digest.total.current
 
 
-def test_alerts_only_the_day_before_is_not_quiet() -> None:
+def test_a_day_without_alerts_is_quiet_even_after_a_busy_day() -> None:
     digest = build_digest(REPORT_DAY, [day(1, total=4, by_severity={"info": 4})])
-    assert digest.quiet is False
+    assert digest.quiet is True
     assert digest.total.trend == "gone"
+    assert digest.total.previous == 4
 
 
 def test_same_day_twice_is_refused_and_days_outside_the_window_are_ignored() -> None:
@@ -347,3 +363,130 @@ def test_accuracy_shares_always_sum_to_100(counts: list[int]) -> None:
     assert sum(s.percent for s in accuracy.shares) == 100
     for share in accuracy.shares:
         assert abs(share.percent - share.count * 100 / accuracy.ratings) < 1
+
+
+# --- small bases, quiet days ---
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "small", "shown"),
+    [
+        (6, 3, True, None),  # "3 → 6", not "+100%"
+        (0, 19, True, None),
+        (40, 20, False, 100),  # from SMALL_BASE on, the percentage is shown
+        (5, 0, False, None),  # nothing before: new, never a percentage
+        (0, 0, False, None),
+    ],
+)
+def test_percentages_only_on_a_base_of_twenty_or_more(current: int, previous: int, small: bool,
+                                                      shown: int | None) -> None:
+    change = Change(current, previous)
+    assert SMALL_BASE == 20
+    assert (change.small_base, change.shown_percent) == (small, shown)
+
+
+def test_quiet_day_knows_the_day_before() -> None:
+    digest = build_digest(REPORT_DAY, [day(1, total=3)])
+    assert digest.quiet is True
+    assert (digest.total.current, digest.total.previous) == (0, 3)
+    assert digest.top_alerts == () and digest.storms == ()
+
+
+# --- top alerts ---
+
+
+def test_top_alerts_by_firings_ties_by_name_at_most_five() -> None:
+    today = {"B": 4, "A": 4, "C": 9, "D": 1, "E": 2, "F": 1, "Zero": 0}
+    digest = build_digest(REPORT_DAY, [day(0, total=21, by_alert=today), day(1, by_alert={"C": 3, "Gone": 5})])
+    assert [(r.name, r.change.current, r.change.previous) for r in digest.top_alerts] == [
+        ("C", 9, 3), ("A", 4, 0), ("B", 4, 0), ("E", 2, 0), ("D", 1, 0),
+    ]
+
+
+def test_top_alerts_with_fewer_names_than_the_limit() -> None:
+    assert [r.name for r in top_alerts({"X": 1}, {})] == ["X"]
+    assert top_alerts({}, {"X": 1}) == ()
+
+
+# --- storms ---
+
+
+def test_storms_are_signatures_with_at_least_five_alerts_top_three() -> None:
+    signatures = {
+        ("prod", "KubePodCrashLooping", "payments"): 41,
+        ("prod", "KubePodCrashLooping", "checkout"): 5,  # exactly the threshold: a storm
+        ("prod", "OOMKilled", "payments"): 4,  # one short
+        ("staging", "NodeNotReady", None): 12,
+        ("prod", "NodeNotReady", None): 12,  # tie on count: by alert, namespace, then cluster
+    }
+    digest = build_digest(REPORT_DAY, [day(0, total=74, by_signature=signatures)])
+    assert [(s.alert, s.namespace, s.cluster, s.alerts) for s in digest.storms] == [
+        ("KubePodCrashLooping", "payments", "prod", 41),
+        ("NodeNotReady", None, "prod", 12),
+        ("NodeNotReady", None, "staging", 12),
+    ]
+    assert STORM_MIN_ALERTS == 5
+    assert [s.alerts for s in storms({("c", "a", "n"): 5, ("c", "b", "n"): 4})] == [5]
+
+
+def test_no_storms_below_the_threshold() -> None:
+    assert build_digest(REPORT_DAY, [day(0, total=4, by_signature={("c", "a", "n"): 4})]).storms == ()
+
+
+@pytest.mark.parametrize("namespace", ["payments", None, 'we"ird#ns,[]'])
+def test_signature_counter_names_round_trip(namespace: str | None) -> None:
+    name = signature_name("prod#1", "Kube|Pod", namespace)
+    assert parse_signature(name) == ("prod#1", "Kube|Pod", namespace)
+
+
+def test_from_item_reads_signature_counters_and_ignores_malformed_ones() -> None:
+    counts = DayCounts.from_item({
+        "sk": "DAY#2026-11-26", "total": Decimal(9),
+        "sig#" + signature_name("prod", "KubePodCrashLooping", "payments"): Decimal(7),
+        "sig#" + signature_name("prod", "NodeNotReady", None): Decimal(2),
+        "sig#not json": Decimal(1), "sig#[1,2,3]": Decimal(1), "sig#[\"a\",\"b\"]": Decimal(1),
+    })
+    assert counts.by_signature == {("prod", "KubePodCrashLooping", "payments"): 7, ("prod", "NodeNotReady", None): 2}
+    assert counts.by_alert == {}
+
+
+# --- time to resolve ---
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([300], 300), ([100, 300, 200], 200), ([100, 400], 250), ([1, 2], 2), ([5, 1, 9, 3], 4)],
+)
+def test_median_odd_and_even_counts(values: list[int], expected: int) -> None:
+    assert median(values) == expected  # even: mean of the two middle ones, half rounded up
+
+
+def test_resolve_times_median_and_longest() -> None:
+    times = resolve_times([Resolution("a", 60, "X"), Resolution("b", 7200, "Y"), Resolution("c", 600, "Z"),
+                           Resolution("d", 120, "X")])
+    assert times is not None
+    assert (times.resolved, times.median_seconds) == (4, 360)
+    assert (times.longest.investigation_id, times.longest.alert, times.longest.seconds) == ("b", "Y", 7200)
+
+
+def test_no_resolve_times_when_nothing_was_resolved() -> None:
+    assert resolve_times([]) is None
+    assert build_digest(REPORT_DAY, [day(0, total=3)]).resolve_times is None
+
+
+def test_the_same_investigation_twice_counts_once() -> None:
+    times = resolve_times([Resolution("a", 60), Resolution("a", 60), Resolution("b", 180)])
+    assert times is not None
+    assert (times.resolved, times.median_seconds) == (2, 120)
+
+
+def test_resolve_seconds_from_firing_to_resolve_never_negative() -> None:
+    fired = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    assert resolve_seconds(fired, datetime(2026, 11, 26, 9, 30, 15, tzinfo=UTC)) == 5415
+    assert resolve_seconds(fired, datetime(2026, 11, 26, 7, 59, tzinfo=UTC)) == 0
+
+
+def test_a_quiet_day_still_has_its_resolutions() -> None:
+    digest = build_digest(REPORT_DAY, [day(1, total=2)], resolutions=[Resolution("a", 90)])
+    assert digest.quiet is True
+    assert digest.resolve_times is not None and digest.resolve_times.resolved == 1

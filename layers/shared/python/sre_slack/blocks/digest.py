@@ -29,11 +29,13 @@ from sre_slack.blocks.text import (
     truncate,
     truncate_plain,
 )
-from sre_slack.domain.digest_stats import Breakdown, Change, Digest, NamedChange
+from sre_slack.domain.digest_stats import Breakdown, Change, Digest, NamedChange, ResolveTimes, Storm
 
 # Visible width of a name in a table row, and of a name listed under "What changed": short enough that a
 # row ("payments-api  1,234  ▲ +56 (+5%)") fits a phone screen without wrapping.
 TABLE_NAME_WIDTH = 22
+# Alert names run longer than namespaces ("ContainerMemoryNearLimit"); the "Top alerts" table gives them room.
+ALERT_TABLE_NAME_WIDTH = 30
 LISTED_NAME_WIDTH = 40
 TENANT_NAME_WIDTH = 80
 # Room for each "What changed" category, so that all four fit one section however hostile the names.
@@ -50,20 +52,29 @@ def build_digest_message(
                            context(_about(digest, tenant_name))]
 
     if digest.quiet:
-        blocks.append(_section(phrase.QUIET))
+        # One line instead of a column of "0 ▼ -100%"; what still happened that day follows.
+        blocks.append(_section(phrase.quiet_line(digest)))
+        if digest.resolve_times is not None:
+            blocks.append(_section(_resolve_times(digest.resolve_times)))
         if any(digest.week.totals):
             blocks.append(_section(_week(digest)))
     else:
         blocks.append(_section(_totals(digest)))
         if namespace_rows := _namespace_rows(digest):
             blocks.append(_section(f"*By namespace*\n{_table(namespace_rows)}"))
-        blocks.append(_section(_what_changed(digest)))
-        blocks.append(_section(_week(digest)))
-        if (accuracy := phrase.accuracy_line(digest)) is not None:
-            blocks.append(_section(accuracy))
         if digest.clusters is not None:
             rows = _breakdown_rows(digest.clusters, "cluster")
             blocks.append(_section(f"*By cluster*\n{_table(rows)}"))
+        if digest.top_alerts:
+            blocks.append(_section(_top_alerts(digest)))
+        if digest.storms:
+            blocks.append(_section(_storms(digest.storms)))
+        blocks.append(_section(_what_changed(digest)))
+        if digest.resolve_times is not None:
+            blocks.append(_section(_resolve_times(digest.resolve_times)))
+        blocks.append(_section(_week(digest)))
+        if (accuracy := phrase.accuracy_line(digest)) is not None:
+            blocks.append(_section(accuracy))
 
     footer = [] if digest.quiet else [phrase.LEGEND]
     if portal_url:
@@ -173,6 +184,24 @@ def _week(digest: Digest) -> str:
     span = f"{phrase.short_day(week.days[0])} – {phrase.short_day(week.days[-1])}"
     scale = f"low {phrase.count(min(totals))}, high {phrase.count(max(totals))}"
     return f"*Last 7 days* {bars}  {span} ({scale})\n{phrase.week_over_week(digest)}"
+
+
+def _top_alerts(digest: Digest) -> str:
+    # Still raw here (code_block escapes), so the cut is a plain one.
+    rows = [(truncate_plain(one_line(r.name), ALERT_TABLE_NAME_WIDTH), r.change.current, r.change)
+            for r in digest.top_alerts]
+    return f"*{phrase.TOP_ALERTS}*\n{_table(rows)}"
+
+
+def _storms(storms: Sequence[Storm]) -> str:
+    lines = [phrase.storm_line(s, _name(s.alert), _name(s.namespace) if s.namespace else phrase.WITHOUT_NAMESPACE,
+                               _name(s.cluster)) for s in storms]
+    return "\n".join([f"*{phrase.STORMS}* (alike alerts: same cluster, alert and namespace)", *lines])
+
+
+def _resolve_times(times: ResolveTimes) -> str:
+    name = _name(times.longest.alert) if times.longest.alert else ""
+    return f"*{phrase.TIME_TO_RESOLVE}* {phrase.resolve_times_line(times, name)}"
 
 
 def _section(mrkdwn: str) -> SectionBlock:

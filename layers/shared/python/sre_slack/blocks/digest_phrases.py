@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sre_slack.domain.digest_stats import Change, Digest, NamedChange, Trend
+from sre_slack.domain.digest_stats import Change, Digest, NamedChange, ResolveTimes, Storm, Trend
 
 ARROWS: dict[Trend, str] = {"up": "▲", "down": "▼", "flat": "■", "new": "🆕", "gone": "▼"}
 LEGEND = "▲ up  ▼ down  ■ no change  🆕 new"
 WITHOUT_NAMESPACE = "(no namespace)"
-QUIET = "No alerts yesterday or the day before — all quiet."
+QUIET = "Quiet day: no alerts yesterday, nor the day before."
+TOP_ALERTS = "Top alerts"
+STORMS = "Storms"
+STORM_MARK = "🌀"
+TIME_TO_RESOLVE = "Time to resolve"
 # Lists of alert types in "What changed" show this many names, then "and N more".
 LISTED_TYPES = 5
 
@@ -51,8 +55,9 @@ def signed(n: int) -> str:
 
 def percent_text(change: Change) -> str:
     """'(+40%)'; '(+<1%)' when a real change rounds to zero; '(×14)' for rises of 1000 % and more (a reader
-    grasps "fourteen times" faster than "+1300%"); '' when there is no percentage to give."""
-    pct = change.percent
+    grasps "fourteen times" faster than "+1300%"); '' when there is no percentage to give, or none worth
+    giving (a base under SMALL_BASE)."""
+    pct = change.shown_percent
     if pct is None or change.delta == 0:
         return ""
     if pct == 0:
@@ -64,7 +69,9 @@ def percent_text(change: Change) -> str:
 
 
 def change_text(change: Change) -> str:
-    """'▲ +12 (+40%)', '▼ -4 (-100%)', '■ 0', '🆕 +5'."""
+    """'▲ +12 (+40%)', '▼ -30 (-100%)', '■ 0', '🆕 +5'; on a small base the two counts: '▲ 3 → 6', '▼ 4 → 0'."""
+    if change.small_base and change.delta:
+        return f"{ARROWS[change.trend]} {count(change.previous)} → {count(change.current)}"
     parts = [ARROWS[change.trend], signed(change.delta), percent_text(change)]
     return " ".join(p for p in parts if p)
 
@@ -77,6 +84,9 @@ def comparison(change: Change, against: str) -> str:
         return f"{ARROWS['flat']} none {against} either"
     if change.trend == "new":
         return f"{ARROWS['new']} none {against}"
+    if change.small_base:
+        # "vs 3" already gives the base; a percentage of it would say nothing more.
+        return f"{ARROWS[change.trend]} {signed(change.delta)} vs {count(change.previous)} {against}"
     return f"{change_text(change)} vs {count(change.previous)} {against}"
 
 
@@ -84,7 +94,8 @@ def fallback_text(digest: Digest) -> str:
     """Notification text: 'Alert digest for 2026-11-26: 42 alerts (▲ +12 vs previous day)'."""
     head = f"Alert digest for {digest.day.isoformat()}"
     if digest.quiet:
-        return f"{head}: no alerts, all quiet"
+        before = digest.total.previous
+        return f"{head}: no alerts ({count(before)} the day before)" if before else f"{head}: no alerts, all quiet"
     total = digest.total
     if total.trend == "flat":
         trend = f"{ARROWS['flat']} same as previous day"
@@ -119,3 +130,37 @@ def others_label(names: int, noun: str) -> str:
 def mover(row: NamedChange, name: str) -> str:
     """A riser or faller: 'name 3 → 9 (+6)'. `name` is passed in so the caller can escape or format it."""
     return f"{name} {count(row.change.previous)} → {count(row.change.current)} ({signed(row.change.delta)})"
+
+
+def quiet_line(digest: Digest) -> str:
+    """'Quiet day: no alerts yesterday (3 the day before)', in place of the tables."""
+    before = digest.total.previous
+    return f"Quiet day: no alerts yesterday ({count(before)} the day before)" if before else QUIET
+
+
+def duration(seconds: int) -> str:
+    """'45 s', '14 min', '3 h 20 min', '2 d 4 h': two units at most, the smaller rounded down."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days:,} d {hours} h" if hours else f"{days:,} d"
+
+
+def resolve_times_line(times: ResolveTimes, longest_name: str) -> str:
+    """'12 resolved: median 14 min, longest 3 h 20 min (name)'. `longest_name` comes escaped (or '')."""
+    about = f" ({longest_name})" if longest_name else ""
+    if times.resolved == 1:
+        return f"1 resolved, in {duration(times.longest.seconds)}{about}"
+    return (f"{times.resolved:,} resolved: median {duration(times.median_seconds)}, "
+            f"longest {duration(times.longest.seconds)}{about}")
+
+
+def storm_line(storm: Storm, alert: str, namespace: str, cluster: str) -> str:
+    """'🌀 KubePodCrashLooping · payments · production-us-east — 41 alerts' (names come formatted)."""
+    return f"{STORM_MARK} {alert} · {namespace} · {cluster} — {alerts(storm.alerts)}"

@@ -12,13 +12,23 @@ Decisions a reader of the digest relies on:
   day we know nothing about. Every other comparison is against the day before, where zero is the honest
   reading (the digest covers consecutive days of one running installation).
 - Percentages are rounded half away from zero; there is no percentage when the previous value is zero.
+- Percentages are only shown on a base of SMALL_BASE (20) or more: "3 → 6" says more than "+100%", and a
+  reader cannot tell "+100%" on 3 alerts from "+100%" on 3,000 (`Change.shown_percent`).
+- A report day without alerts is a quiet day (`Digest.quiet`): one line saying so, with the day before's total,
+  instead of a column of "0 ▼ -100%".
+- "Storms" count alike alerts per day: the same (cluster, alert name, namespace) on the report day, at least
+  STORM_MIN_ALERTS of them. They are not the message threads of alert grouping (a group is bounded by its
+  time window and its channel; a signature's day count is not).
+- Time to resolve covers the investigations resolved on the report day (UTC day of `resolved_at`), whenever
+  they fired: the median and the longest of `resolved_at - fired_at`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -31,6 +41,19 @@ SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 SPARK_LEVELS = "▁▂▃▄▅▆▇█"
 TREND_DAYS = 7
 DAY_SK_PREFIX = "DAY#"
+# Below this many alerts the day before, a change is shown as "3 → 6", not as a percentage.
+SMALL_BASE = 20
+# "Top alerts": the alert names with the most firings on the report day.
+TOP_ALERTS = 5
+# "Storms": the signatures (cluster, alert name, namespace) with the most alerts, from this many alerts on.
+STORM_MIN_ALERTS = 5
+TOP_STORMS = 3
+# The counter of one signature is `sig#<JSON array [cluster, alert name, namespace or null]>`: JSON because
+# names may contain any character, so no separator would be safe.
+SIGNATURE_PREFIX = "sig"
+
+# (cluster, alert name, namespace or None)
+Signature = tuple[str, str, str | None]
 
 # attribute prefix in the counters item -> DayCounts field
 _PREFIXES: dict[str, str] = {
@@ -50,6 +73,23 @@ def _count(value: Any) -> int | None:
     return max(0, int(value))
 
 
+def signature_name(cluster: str, alert: str, namespace: str | None) -> str:
+    """The name part of a signature counter (after `sig#`): a JSON array, so any name round-trips."""
+    return json.dumps([cluster, alert, namespace or None], ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_signature(name: str) -> Signature | None:
+    """The signature a counter name stands for; None for anything else (a hand-edited or foreign attribute)."""
+    try:
+        parts = json.loads(name)
+    except (ValueError, RecursionError):
+        return None
+    if (not isinstance(parts, list) or len(parts) != 3 or not all(isinstance(p, str) for p in parts[:2])
+            or not (parts[2] is None or isinstance(parts[2], str))):
+        return None
+    return (parts[0], parts[1], parts[2] or None)
+
+
 @dataclass(frozen=True)
 class DayCounts:
     """Alert counters of one tenant for one UTC day.
@@ -65,6 +105,7 @@ class DayCounts:
     by_alert: dict[str, int] = field(default_factory=dict)
     by_cluster: dict[str, int] = field(default_factory=dict)
     ratings: dict[str, int] = field(default_factory=dict)
+    by_signature: dict[Signature, int] = field(default_factory=dict)
     recorded: bool = True
 
     @classmethod
@@ -84,6 +125,7 @@ class DayCounts:
         day = date.fromisoformat(sk.removeprefix(DAY_SK_PREFIX))
 
         groups: dict[str, dict[str, int]] = {name: {} for name in _PREFIXES.values()}
+        signatures: dict[Signature, int] = {}
         total: int | None = None
         for attribute, raw in item.items():
             value = _count(raw)
@@ -95,10 +137,12 @@ class DayCounts:
             prefix, sep, name = attribute.partition("#")
             if sep and name and prefix in _PREFIXES and value > 0:
                 groups[_PREFIXES[prefix]][name] = value
+            elif sep and prefix == SIGNATURE_PREFIX and value > 0 and (signature := parse_signature(name)):
+                signatures[signature] = signatures.get(signature, 0) + value
         if total is None:
             # Every counted alert carries exactly one severity, so their sum is the total.
             total = sum(groups["by_severity"].values())
-        return cls(day=day, total=total, recorded=True, **groups)
+        return cls(day=day, total=total, recorded=True, by_signature=signatures, **groups)
 
 
 @dataclass(frozen=True)
@@ -119,6 +163,16 @@ class Change:
             return None
         magnitude = (abs(self.delta) * 200 + self.previous) // (2 * self.previous)
         return magnitude if self.delta >= 0 else -magnitude
+
+    @property
+    def small_base(self) -> bool:
+        """Too few alerts before for a percentage to mean anything: show "3 → 6" instead of "+100%"."""
+        return 0 < self.previous < SMALL_BASE
+
+    @property
+    def shown_percent(self) -> int | None:
+        """The percentage worth showing: None on a small base (and wherever `percent` is None)."""
+        return None if self.small_base else self.percent
 
     @property
     def trend(self) -> Trend:
@@ -199,6 +253,76 @@ class Accuracy:
 
 
 @dataclass(frozen=True)
+class Storm:
+    """Alike alerts of the report day: one signature and how many alerts it counted."""
+
+    cluster: str
+    alert: str
+    namespace: str | None
+    alerts: int
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """One investigation resolved on the report day, as the resolve path recorded it."""
+
+    investigation_id: str
+    seconds: int
+    alert: str = ""
+
+
+@dataclass(frozen=True)
+class ResolveTimes:
+    """How long the investigations resolved on the report day took, from the alert firing to its resolve."""
+
+    resolved: int
+    median_seconds: int
+    longest: Resolution
+
+
+def resolve_seconds(fired_at: datetime, resolved_at: datetime) -> int:
+    """Whole seconds from firing to resolve; a resolve stamped before its firing (clock skew) counts as 0."""
+    return max(0, int((resolved_at - fired_at).total_seconds()))
+
+
+def median(values: Iterable[int]) -> int:
+    """The middle value; for an even count the mean of the two middle ones, rounded half up. Raises on empty."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("median of nothing")
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return _round_half_up(ordered[middle - 1] + ordered[middle], 2)
+
+
+def resolve_times(resolutions: Iterable[Resolution]) -> ResolveTimes | None:
+    """Median and longest of the day's resolutions (one per investigation); None when nothing was resolved."""
+    unique = {r.investigation_id: r for r in resolutions}  # a row per investigation; a repeat counts once
+    if not unique:
+        return None
+    rows = list(unique.values())
+    longest = max(rows, key=lambda r: (r.seconds, r.investigation_id))
+    return ResolveTimes(resolved=len(rows), median_seconds=median(r.seconds for r in rows), longest=longest)
+
+
+def top_alerts(today: Mapping[str, int], yesterday: Mapping[str, int], limit: int = TOP_ALERTS
+               ) -> tuple[NamedChange, ...]:
+    """The alert names with the most firings on the report day (ties by name), each against the day before."""
+    rows = [NamedChange(n, Change(v, yesterday.get(n, 0))) for n, v in today.items() if v > 0]
+    return tuple(sorted(rows, key=lambda r: (-r.change.current, r.name))[:limit])
+
+
+def storms(signatures: Mapping[Signature, int], *, minimum: int = STORM_MIN_ALERTS, limit: int = TOP_STORMS
+           ) -> tuple[Storm, ...]:
+    """The signatures holding the most alerts on the report day, from `minimum` alerts on; ties by alert name,
+    namespace, cluster."""
+    rows = [Storm(cluster, alert, namespace, n) for (cluster, alert, namespace), n in signatures.items()
+            if n >= minimum]
+    return tuple(sorted(rows, key=lambda s: (-s.alerts, s.alert, s.namespace or "", s.cluster))[:limit])
+
+
+@dataclass(frozen=True)
 class Digest:
     day: date
     previous_day: date
@@ -211,7 +335,10 @@ class Digest:
     week: WeekTrend
     accuracy: Accuracy | None  # None when nobody rated anything that day
     clusters: Breakdown | None  # None unless more than one cluster appears on either day
-    quiet: bool  # no alerts on the report day nor the day before
+    quiet: bool  # no alerts on the report day (the day before may have had some: `total.previous`)
+    top_alerts: tuple[NamedChange, ...] = ()
+    storms: tuple[Storm, ...] = ()
+    resolve_times: ResolveTimes | None = None  # None when nothing was resolved on the report day
 
 
 def _round_half_up(numerator: int, denominator: int) -> int:
@@ -305,8 +432,10 @@ def build_digest(
     top_namespaces: int = 8,
     top_movers: int = 3,
     top_clusters: int = 8,
+    resolutions: Iterable[Resolution] = (),
 ) -> Digest:
-    """The digest of `report_day` from the counters of that day and up to seven days before it.
+    """The digest of `report_day` from the counters of that day and up to seven days before it, and the
+    investigations resolved on that day.
 
     Days missing from `days` count as zero (and as not recorded); days outside that window are ignored.
     Raises ValueError when the same day is given twice.
@@ -351,12 +480,17 @@ def build_digest(
         ),
         accuracy=_accuracy(today.ratings),
         clusters=clusters,
-        quiet=today.total == 0 and yesterday.total == 0,
+        quiet=today.total == 0,
+        top_alerts=top_alerts(today.by_alert, yesterday.by_alert),
+        storms=storms(today.by_signature),
+        resolve_times=resolve_times(resolutions),
     )
 
 
 __all__ = [
     "SEVERITIES",
+    "SMALL_BASE",
+    "STORM_MIN_ALERTS",
     "Accuracy",
     "Breakdown",
     "Change",
@@ -365,9 +499,20 @@ __all__ = [
     "NamedChange",
     "Others",
     "RatingShare",
+    "Resolution",
+    "ResolveTimes",
+    "Signature",
+    "Storm",
     "Trend",
     "WeekTrend",
     "WhatChanged",
     "build_digest",
+    "median",
+    "parse_signature",
+    "resolve_seconds",
+    "resolve_times",
+    "signature_name",
     "sparkline",
+    "storms",
+    "top_alerts",
 ]

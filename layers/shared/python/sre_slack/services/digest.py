@@ -2,9 +2,9 @@
 
 Each channel's digest is a ledger delivery (`TENANT#<t>#DIGEST` / `DAY#<day>#CHANNEL#<c>`), claimed before
 posting, so a duplicate job posts nothing. A job for a tenant whose digest goes to one channel costs one Query for
-installation + routing + channel health, one for eight days of counters, the claim before and the `posted` write
-after the post. Every Slack outcome is handled by the shared delivery path and policy
-(sre_slack.services.delivery), the same as investigations.
+installation + routing + channel health, one for eight days of counters, one for the day's resolved investigations
+(time to resolve), the claim before and the `posted` write after the post. Every Slack outcome is handled by the
+shared delivery path and policy (sre_slack.services.delivery), the same as investigations.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sre_slack.observability import get_logger
 from sre_slack.queues.batch import Deadline, RecordOutcome
 from sre_slack.services import delivery
 from sre_slack.services.delivery import Job, SlackSession
-from sre_slack.storage import keys, ledger
+from sre_slack.storage import keys, ledger, resolutions
 from sre_slack.storage.digest_counts import read_day_counts
 from sre_slack.storage.tenant_config import load_tenant_config
 
@@ -105,7 +105,8 @@ def post_digest(job: DigestJob, deadline: Deadline) -> tuple[DigestRun, RecordOu
     if not postable:
         return _skip(run, "all_digest_channels_failing")
 
-    digest = run.digest = build_digest(day, read_day_counts(tenant, day))
+    digest = run.digest = build_digest(day, read_day_counts(tenant, day),
+                                       resolutions=resolutions.read_day(tenant, day))
     portal_url = get_settings().portal_url or None
     run.message = build_digest_message(digest, portal_url=portal_url)
     jobs: list[Job] = []

@@ -35,7 +35,7 @@ from sre_slack.observability import count, get_logger
 from sre_slack.queues.batch import Deadline, RecordOutcome
 from sre_slack.services import delivery
 from sre_slack.services.delivery import Job, SlackSession
-from sre_slack.storage import investigations, ledger
+from sre_slack.storage import investigations, ledger, resolutions
 from sre_slack.storage.acknowledgements import Acknowledgement
 from sre_slack.storage.investigations import NO_CHANNEL, InitialDelivery, StoredInvestigation
 from sre_slack.storage.ledger import Delivery
@@ -175,6 +175,7 @@ class _Run:
         state = investigations.load_state(tenant, message.investigation_id)
         if state.stored is None:
             return RecordOutcome.retry("investigation payload not readable yet")
+        resolutions.record_once(tenant, state.stored.investigation, message.resolved_at)  # digest: time to resolve
         return self._reconcile(self.configs.get(tenant), state.stored, state.deliveries.values(), state.feedback,
                                state.acknowledgement)
 

@@ -76,6 +76,15 @@ def counts_key(tenant_id: str, day: date) -> dict[str, str]:
     return {"pk": counts_pk(tenant_id), "sk": day_sk(day)}
 
 
+def resolutions_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#RESOLVED"
+
+
+def resolution_key(tenant_id: str, day: date, investigation_id: str) -> dict[str, str]:
+    """One resolved investigation under the UTC day of its resolve: a day's rows are one Query (`DAY#<day>#`)."""
+    return {"pk": resolutions_pk(tenant_id), "sk": f"{day_sk(day)}#INV#{investigation_id}"}
+
+
 def digest_marker_key(tenant_id: str, day: date, channel_id: str) -> dict[str, str]:
     return {"pk": f"TENANT#{tenant_id}#DIGEST", "sk": f"{day_sk(day)}#CHANNEL#{channel_id}"}
 
