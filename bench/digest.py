@@ -45,7 +45,10 @@ def main() -> int:
         started = time.monotonic()
         for n in range(args.tenants):
             tenant = f"t_{n:05d}"
-            install_example_tenant(slack, tenant, channel="C0ALERTS")
+            # Each tenant its own channel, as in Slack: one shared id would make the per-channel pacer the bench.
+            channel = f"C{n:07d}DG"
+            slack.add_channel(channel, f"digest-{n}", bot_member=True)
+            install_example_tenant(slack, tenant, channel=channel)
             seed_example(tenant, REPORT_DAY)  # eight days of counters and the report day's resolutions
         print(f"setup: {args.tenants} tenants with 8 days of counters in {time.monotonic() - started:.1f} s",
               file=sys.stderr)

@@ -5,7 +5,6 @@ talks to through SLACK_API_URL."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,9 +12,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from localdev.aws import Deployment, deploy
 from localdev.handlers import LocalFunctions
+from localdev.in_process import one_request_at_a_time
 from localdev.slack_standin import SlackStandIn
 from localdev.stream_pump import StreamPump
 from localdev.template import Template
@@ -129,15 +130,5 @@ def engine_bus(aws: Deployment) -> BusTap:
 
 
 def serialize_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto is not thread-safe (a transaction deep-copies a table while another thread writes to it); DynamoDB
-    is, per request. Handlers post from several threads, so the in-process emulator takes one request at a time."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    original = BotocoreStubber.__call__
-    lock = threading.RLock()
-
-    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", call)
+    """One emulated AWS request at a time (localdev.in_process.one_request_at_a_time says why)."""
+    monkeypatch.setattr(BotocoreStubber, "__call__", one_request_at_a_time(BotocoreStubber.__call__))
