@@ -147,17 +147,25 @@ def _installation_for(tenant_id: str, team_id: str, *, what: str) -> Installatio
     return installation
 
 
+def _clicked_target(payload: BlockActions, target: FeedbackButtonValue | None, *, what: str
+                    ) -> tuple[FeedbackButtonValue, Installation] | None:
+    """The investigation a button names, when it is one we built and the clicking team installed its tenant."""
+    logger = get_logger()
+    if target is None:
+        logger.warning(f"{what} refused: the message or button names no investigation of ours")
+        return None
+    logger.append_keys(tenant_id=target.tenant_id, investigation_id=target.investigation_id)
+    installation = _installation_for(target.tenant_id, payload.team.id, what=what)
+    return None if installation is None else (target, installation)
+
+
 def _handle_rating_click(payload: BlockActions, rating: str, value: str, *, retry: bool) -> None:
     logger = get_logger()
-    target = FeedbackButtonValue.parse(value)
-    if target is None:
-        logger.warning("feedback click refused: the button value is not one we built", rating=rating)
+    clicked = _clicked_target(payload, FeedbackButtonValue.parse(value), what="feedback click")
+    if clicked is None:
         return
+    target, installation = clicked
     tenant_id, investigation_id = target.tenant_id, target.investigation_id
-    logger.append_keys(tenant_id=tenant_id, investigation_id=investigation_id)
-    installation = _installation_for(tenant_id, payload.team.id, what="feedback click")
-    if installation is None:
-        return
     channel_id, message_ts = payload.channel_id, payload.message_ts
     token: str | None = None
     if rating == NEEDS_IMPROVEMENT and payload.trigger_id and not retry:
@@ -202,15 +210,11 @@ def _handle_acknowledge(payload: BlockActions, value: str, *, retry: bool) -> No
     """The first click records who and when (and its event); later clicks, double clicks and retries change
     nothing, except showing the line on a message that still lacks it (an earlier update that did not go)."""
     logger = get_logger()
-    target = FeedbackButtonValue.parse(value)
-    if target is None:
-        logger.warning("acknowledge click refused: the button value is not one we built")
+    clicked = _clicked_target(payload, FeedbackButtonValue.parse(value), what="acknowledge click")
+    if clicked is None:
         return
+    target, installation = clicked
     tenant_id, investigation_id = target.tenant_id, target.investigation_id
-    logger.append_keys(tenant_id=tenant_id, investigation_id=investigation_id)
-    installation = _installation_for(tenant_id, payload.team.id, what="acknowledge click")
-    if installation is None:
-        return
     cluster = investigations.cluster_of(tenant_id, investigation_id)
     wanted = Acknowledgement(tenant_id=tenant_id, investigation_id=investigation_id, user_id=payload.user.id,
                              acknowledged_at=int(datetime.now(UTC).timestamp()),
@@ -245,14 +249,11 @@ def _handle_reinvestigate(payload: BlockActions, action: Action) -> None:
     """Store the request's event (once per click: a Slack retry carries the same `action_ts`, hence the same event
     id) and tell the person who asked."""
     logger = get_logger()
-    target = investigation_in(payload.message.blocks) if payload.message is not None else None
-    if target is None:
-        logger.warning("re-investigate refused: the message names no investigation")
+    named = investigation_in(payload.message.blocks) if payload.message is not None else None
+    clicked = _clicked_target(payload, named, what="re-investigate click")
+    if clicked is None:
         return
-    tenant_id, investigation_id = target.tenant_id, target.investigation_id
-    logger.append_keys(tenant_id=tenant_id, investigation_id=investigation_id)
-    if _installation_for(tenant_id, payload.team.id, what="re-investigate click") is None:
-        return
+    tenant_id, investigation_id = clicked[0].tenant_id, clicked[0].investigation_id
     cluster = investigations.cluster_of(tenant_id, investigation_id)
     if cluster is None:
         logger.warning("re-investigate click for an unknown investigation; nothing requested")
