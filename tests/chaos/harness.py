@@ -38,6 +38,8 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 from sre_slack.aws import client as aws_client
+from sre_slack.contracts.settings import get_settings
+from sre_slack.observability import get_logger
 
 
 class VirtualClock:
@@ -298,3 +300,41 @@ def report(name: str, text: str, capsys: pytest.CaptureFixture[str]) -> None:
         print("\n" + text)
     TALLY_DIR.mkdir(exist_ok=True)
     (TALLY_DIR / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in threads started together (two Lambda instances, several people clicking); their results."""
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def as_function(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, functions: Any,
+                logical_id: str) -> Any:
+    """The function's handler, with its environment set and its logger quiet (thousands of invocations: their
+    INFO lines would only slow the run)."""
+    for name, value in functions.env(logical_id).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    handler = functions.handler(logical_id)
+    logger = get_logger()
+    request.addfinalizer(lambda level=logger.log_level: logger.setLevel(level))
+    logger.setLevel("ERROR")
+    return handler
+
+
+def injected_faults(slack_faults: Any, throttling: DynamoDBThrottling) -> dict[str, int]:
+    """What the Slack fault plan and DynamoDB throttling injected, for the report."""
+    return {**{f"slack {k}": v for k, v in slack_faults.injected.items()},
+            **{f"dynamodb throttled {k}": v for k, v in throttling.injected.items()}}

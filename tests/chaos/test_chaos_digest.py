@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import boto3
 import pytest
@@ -27,13 +27,15 @@ from localdev.digest_cli import install_example_tenant, record_alert
 from localdev.lambda_context import LambdaContext
 from localdev.sqs_pump import scheduled_invocation_event
 from sre_slack.contracts.settings import get_settings
-from sre_slack.observability import get_logger
 from sre_slack.storage.tenant_config import put_routing
 from tests.chaos.harness import (
     DynamoDBThrottling,
     Killer,
     SimulatedQueue,
     VirtualClock,
+    as_function,
+    at_once,
+    injected_faults,
     invoke,
     item_level_transaction_rollback,
     report,
@@ -95,13 +97,7 @@ def test_every_digest_arrives_once_when_the_event_repeats_and_workers_fail(funct
         jobs += [m["Body"] for m in batch]
     assert sorted(json.loads(job)["tenant_id"] for job in jobs) == [_tenant(n) for n in range(TENANTS)]
 
-    for name, value in functions.env(WORKER).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    handler = functions.handler(WORKER)
-    logger = get_logger()
-    request.addfinalizer(lambda level=logger.log_level: logger.setLevel(level))
-    logger.setLevel("ERROR")
+    handler = as_function(monkeypatch, request, functions, WORKER)
 
     clock = VirtualClock(monkeypatch)
     item_level_transaction_rollback(monkeypatch)
@@ -142,11 +138,7 @@ def test_every_digest_arrives_once_when_the_event_repeats_and_workers_fail(funct
             slack.set_latency(0, "chat.postMessage")
             injected["workers cut off mid-post"] += 1
         elif step % 3 == 0:
-            threads = [threading.Thread(target=run_batch, args=(context,)) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            at_once(partial(run_batch, context), partial(run_batch, context))
             injected["steps with two workers at once"] += 1
         else:
             run_batch(context)
@@ -154,8 +146,7 @@ def test_every_digest_arrives_once_when_the_event_repeats_and_workers_fail(funct
 
     throttling.enabled = False
     slack.faults.reset()
-    injected.update({f"slack {k}": v for k, v in slack_faults.injected.items()})
-    injected.update({f"dynamodb throttled {k}": v for k, v in throttling.injected.items()})
+    injected.update(injected_faults(slack_faults, throttling))
     injected["the 09:00 event delivered twice"] = 1
     injected["every job delivered twice by SQS"] = len(jobs)
     injected["token revoked at Slack"] = 1

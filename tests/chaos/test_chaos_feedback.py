@@ -28,12 +28,10 @@ import pytest
 from localdev.gateway import build_http_event
 from localdev.lambda_context import LambdaContext
 from sre_slack.blocks.feedback_line import FEEDBACK_SUMMARY_BLOCK_ID, action_id_for
-from sre_slack.contracts.settings import get_settings
 from sre_slack.domain.ratings import RATING_LABELS, RATINGS
-from sre_slack.observability import get_logger
 from sre_slack.storage import keys
 from sre_slack.storage.table import table
-from tests.chaos.harness import DynamoDBThrottling, invoke, report, tally_lines
+from tests.chaos.harness import DynamoDBThrottling, as_function, at_once, invoke, report, tally_lines
 from tests.posting import TENANT, deliver, example, setup_tenant
 from tests.support import form_body, signed_headers
 
@@ -98,13 +96,7 @@ def test_feedback_clicks_survive_double_clicks_slack_retries_and_failures(functi
     deliver(aws, *[example(investigation_id=f"inv_fb_{n:02d}") for n in range(INVESTIGATIONS)])
     ts_of = {_investigation_of(m): m.ts for m in slack.messages(CHANNEL)}
     assert len(ts_of) == INVESTIGATIONS
-    for name, value in functions.env(FUNCTION).items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    handler = functions.handler(FUNCTION)
-    logger = get_logger()
-    request.addfinalizer(lambda level=logger.log_level: logger.setLevel(level))
-    logger.setLevel("ERROR")  # thousands of clicks: their INFO lines would only slow the run
+    handler = as_function(monkeypatch, request, functions, FUNCTION)
 
     throttling = DynamoDBThrottling(rate=0.03, seed=SEED)
     request.addfinalizer(lambda: setattr(throttling, "enabled", False))
@@ -132,18 +124,8 @@ def test_feedback_clicks_survive_double_clicks_slack_retries_and_failures(functi
     def save_failures(user: str) -> int:
         return sum(SAVE_FAILED in m.text for m in slack.ephemeral_messages(CHANNEL) if m.ephemeral_to == user)
 
-    def at_once(*calls: tuple[dict[str, Any], int | None]) -> list[int]:
-        statuses: list[int] = [0] * len(calls)
-
-        def run(index: int, payload: dict[str, Any], retry_num: int | None) -> None:
-            statuses[index] = deliver_click(payload, retry_num)
-
-        threads = [threading.Thread(target=run, args=(i, *call)) for i, call in enumerate(calls)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return statuses
+    def clicks_at_once(*calls: tuple[dict[str, Any], int | None]) -> list[int]:
+        return at_once(*(lambda call=call: deliver_click(*call) for call in calls))
 
     for _ in range(CLICKS):
         investigation = rng.choice(sorted(ts_of))
@@ -159,14 +141,14 @@ def test_feedback_clicks_survive_double_clicks_slack_retries_and_failures(functi
             tally["rating changes" if previous not in (None, choices[person]) else
                   "same rating again" if previous == choices[person] else "first ratings"] += 1
         if kind == "double click":
-            statuses = at_once((payloads[people[0]], None), (payloads[people[0]], None))
+            statuses = clicks_at_once((payloads[people[0]], None), (payloads[people[0]], None))
         elif kind == "slack retry":
             if rng.random() < 0.5:
-                statuses = at_once((payloads[people[0]], None), (payloads[people[0]], 1))
+                statuses = clicks_at_once((payloads[people[0]], None), (payloads[people[0]], 1))
             else:
                 statuses = [deliver_click(payloads[people[0]]), deliver_click(payloads[people[0]], 1)]
         elif kind == "several people at once":
-            statuses = at_once(*((payloads[person], None) for person in people))
+            statuses = clicks_at_once(*((payloads[person], None) for person in people))
         else:
             statuses = [deliver_click(payloads[people[0]])]
         assert set(statuses) == {200}, f"Slack must always get its 200 (the rater is told about failures): {errors}"

@@ -26,9 +26,9 @@ from __future__ import annotations
 import json
 import os
 import random
-import threading
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import boto3
@@ -47,6 +47,8 @@ from tests.chaos.harness import (
     DynamoDBThrottling,
     SimulatedQueue,
     VirtualClock,
+    at_once,
+    injected_faults,
     invoke,
     item_level_transaction_rollback,
     report,
@@ -220,11 +222,7 @@ def test_a_thousand_investigations_survive_slack_and_dynamodb_failures(functions
             get_settings.cache_clear()
             injected["invocations with Slack unreachable"] += 1
         elif step % 5 == 0:  # two Lambda instances at once
-            threads = [threading.Thread(target=run_batch, args=(context,)) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            at_once(partial(run_batch, context), partial(run_batch, context))
             injected["steps with two invocations at once"] += 1
         else:
             run_batch(context)
@@ -232,8 +230,7 @@ def test_a_thousand_investigations_survive_slack_and_dynamodb_failures(functions
 
     throttling.enabled = False
     slack.faults.reset()
-    injected.update({f"slack {k}": v for k, v in slack_faults.injected.items()})
-    injected.update({f"dynamodb throttled {k}": v for k, v in throttling.injected.items()})
+    injected.update(injected_faults(slack_faults, throttling))
 
     # --- what the dead-letter queue holds, with reasons
     sqs = boto3.client("sqs")
