@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sre_slack.contracts.investigation import InvestigationCompleted
@@ -48,6 +48,8 @@ class StoredInvestigation:
     payload_sha: str
     versions: frozenset[str] = frozenset()
     resolved_at: datetime | None = None
+    # When a re-investigation last replaced the payload (the message says "Updated HH:MM").
+    revised_at: datetime | None = None
 
     @property
     def render_version(self) -> str:
@@ -63,15 +65,19 @@ class InvestigationState:
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     feedback: list[Rating] = field(default_factory=list)
     acknowledgement: Acknowledgement | None = None
+    # Thread replies about the investigation (revised, resolved), by sort key: ledger deliveries of their own.
+    notes: dict[str, Delivery] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class InitialDelivery:
-    """What the first sighting writes for one channel: a claim (`posting`) or a final status with a reason."""
+    """What the first sighting writes for one channel: a claim (`posting`) or a final status with a reason, and
+    the delivery's part in a storm group (`extra`: role, parent, group key)."""
 
     channel: str
     status: DeliveryStatus
     reason: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def delivery_key(tenant_id: str, investigation_id: str, channel: str) -> Key:
@@ -105,10 +111,12 @@ def _stored_from_values(tenant_id: str, values: Mapping[str, Any]) -> StoredInve
     if inv is None:
         return None
     resolved = values.get("resolved_at")
+    revised = values.get("reinvestigated_at")
     return StoredInvestigation(tenant_id=tenant_id, investigation=inv,
                                payload_sha=str(values.get("payload_sha") or payload_sha(inv)),
                                versions=frozenset(values.get("versions") or ()),
-                               resolved_at=datetime.fromisoformat(resolved) if resolved else None)
+                               resolved_at=datetime.fromisoformat(resolved) if resolved else None,
+                               revised_at=datetime.fromtimestamp(int(revised), UTC) if revised else None)
 
 
 def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliveries: Iterable[InitialDelivery], *,
@@ -127,9 +135,10 @@ def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliverie
     for delivery in list(deliveries)[:MAX_CHANNELS_PER_INVESTIGATION]:
         key = delivery_key(tenant_id, inv.investigation_id, delivery.channel)
         if delivery.status == DeliveryStatus.POSTING:
-            actions.append(ledger.claim_action(key, delivery.channel, attempt))
+            actions.append(ledger.claim_action(key, delivery.channel, attempt, delivery.extra))
         else:
-            actions.append(ledger.settled_action(key, delivery.channel, delivery.status, delivery.reason or ""))
+            actions.append(ledger.settled_action(key, delivery.channel, delivery.status, delivery.reason or "",
+                                                 delivery.extra))
     try:
         table().transact(actions)
     except TransactionFailed:
@@ -143,6 +152,7 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
     deliveries: dict[str, Delivery] = {}
     feedback: list[Rating] = []
     acknowledgement: Acknowledgement | None = None
+    notes: dict[str, Delivery] = {}
     for values in table().query(keys.investigation_pk(tenant_id, investigation_id)):
         sk = values["sk"]
         if sk == keys.SEEN_SK:
@@ -154,7 +164,9 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
             feedback.append(Rating.from_values(values))
         elif sk == keys.ACK_SK:
             acknowledgement = Acknowledgement.from_values(values)
-    return InvestigationState(stored, deliveries, feedback, acknowledgement)
+        elif sk.startswith(keys.NOTE_PREFIX):
+            notes[sk] = Delivery.from_values(values, sk.removeprefix(keys.NOTE_PREFIX).split("#", 1)[0])
+    return InvestigationState(stored, deliveries, feedback, acknowledgement, notes)
 
 
 def load_marks(tenant_id: str, investigation_id: str) -> tuple[list[Rating], Acknowledgement | None]:
