@@ -40,7 +40,8 @@ class SlackResult:
                 "status": failure.status if failure else None}
 
 
-def post_message(client: WebClient, channel: str, message: SlackMessage, *, thread_ts: str | None = None) -> SlackResult:
+def post_message(client: WebClient, channel: str, message: SlackMessage, *,
+                 thread_ts: str | None = None) -> SlackResult:
     """A message in the channel, or a reply in `thread_ts`'s thread (replies paced like any post: Slack counts
     them against the channel)."""
     threading = {"thread_ts": thread_ts} if thread_ts else {}
