@@ -249,7 +249,8 @@ class WebApi:
         text, blocks = self._content(call.params)
         team = self._team(call)
         thread_ts = call.params.get("thread_ts") or None
-        if thread_ts and (channel.id, str(thread_ts)) not in self.store.messages:
+        parent = self.store.messages.get((channel.id, str(thread_ts))) if thread_ts else None
+        if thread_ts and (parent is None or parent.deleted):
             raise ApiError("thread_not_found")
         message = Message(
             channel=channel.id,

@@ -55,4 +55,4 @@ def test_ratings_survive_reinvestigation_and_resolve(aws, functions, slack):
     message = slack.message(channel, ts)
     assert message.blocks[0]["text"]["text"].startswith("✅")
     assert "Rated *Accurate* by <@U0ALICE>" in _summary_line(slack, channel, ts)
-    assert len(slack.messages()) == 1
+    assert len(slack.top_level(channel)) == 1
