@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -237,7 +238,8 @@ class _Run:
             if sha in stored.versions or _completed_earlier(inv, stored.investigation):
                 get_logger().info("an earlier version of a re-investigated investigation; keeping the latest")
             elif investigations.store_reinvestigation(tenant, inv):
-                stored = replace(stored, investigation=inv, payload_sha=sha, versions=stored.versions | {sha})
+                stored = replace(stored, investigation=inv, payload_sha=sha, versions=stored.versions | {sha},
+                                 revised_at=datetime.fromtimestamp(int(time.time()), UTC))
                 get_logger().info("re-investigation: updating the posted messages")
                 count("Reinvestigated")
             else:
