@@ -16,6 +16,7 @@ from sre_slack.domain.grouping import (
     count_line,
     duration_text,
     group_for,
+    refresh_interval,
     refresh_wait,
     window_start,
 )
@@ -73,10 +74,12 @@ def test_duration_text():
     assert duration_text(start, datetime(2026, 11, 27, 8, 0, tzinfo=UTC)) == "less than a minute"
 
 
-def test_refresh_wait():
+def test_refresh_wait_and_its_growing_interval():
     assert refresh_wait(None, 100.0) == 0.0
-    assert refresh_wait(100.0, 102.0) == 3.0
-    assert refresh_wait(100.0, 110.0) == 0.0
+    assert refresh_wait(105.0, 102.0) == 3.0
+    assert refresh_wait(105.0, 110.0) == 0.0
+    assert [refresh_interval(n) for n in (1, 2, 3, 4, 5, 6)] == [5, 10, 20, 40, 60, 60]
+    assert refresh_interval(3, first=0) == 0
 
 
 ROUTE = {"cluster": "production-us-east", "channels": ["C0PROD"]}

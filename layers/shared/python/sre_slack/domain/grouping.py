@@ -18,8 +18,11 @@ from datetime import UTC, datetime
 from sre_slack.contracts.investigation import InvestigationCompleted
 from sre_slack.domain.routing import SEVERITIES_BY_RANK
 
-# The first message's count line is refreshed (chat.update) at most once per this many seconds.
+# The first message's count line is refreshed (chat.update) at most once per this many seconds at first; the
+# interval doubles with each refresh up to COUNT_REFRESH_MAX_SECONDS, so a long storm (its replies take ~1 s each
+# to post) costs a handful of updates, and a small one shows its count within seconds.
 COUNT_REFRESH_SECONDS = 5
+COUNT_REFRESH_MAX_SECONDS = 60
 # A member whose group's first message has no ts yet comes back after this long (SQS visibility).
 FIRST_MESSAGE_WAIT_SECONDS = 2
 
@@ -97,8 +100,15 @@ def duration_text(start: datetime, end: datetime) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-def refresh_wait(refreshed_at: float | None, now: float) -> float:
-    """Seconds until the count line may be refreshed again (0: now)."""
-    if refreshed_at is None:
+def refresh_interval(refreshes: int, first: float = COUNT_REFRESH_SECONDS) -> float:
+    """How long after its `refreshes`-th refresh the count line may be refreshed again."""
+    if first <= 0:
         return 0.0
-    return max(0.0, refreshed_at + COUNT_REFRESH_SECONDS - now)
+    return float(min(COUNT_REFRESH_MAX_SECONDS, first * 2 ** max(0, refreshes - 1)))
+
+
+def refresh_wait(next_at: float | None, now: float) -> float:
+    """Seconds until the count line may be refreshed again (0: now)."""
+    if next_at is None:
+        return 0.0
+    return max(0.0, next_at - now)

@@ -5,22 +5,23 @@
   every later join reads them back from the refusal (one request either way), so concurrent batches agree.
 - `members`, `fired`, `resolved`: string/number sets, so adding the same investigation twice (a redelivery, a
   retry) changes nothing; the count line is their size.
-- `dirty` / `refreshed_at`: the debounce of the first message's count line. A change sets `dirty`; one invocation
-  takes the refresh with a conditional write (dirty, and the last refresh at least COUNT_REFRESH_SECONDS ago),
-  which removes `dirty` and answers the sets as they are at that moment. Whoever finds it dirty but too early
-  comes back later through SQS, so the last change always lands.
+- `dirty` / `next_refresh_at` / `refreshes`: the debounce of the first message's count line. A change sets
+  `dirty`; one invocation takes the refresh with a conditional write (dirty, and `next_refresh_at` passed), which
+  removes `dirty`, pushes `next_refresh_at` out by the growing interval (domain.grouping.refresh_interval) and
+  answers the sets as they are at that moment. Whoever finds it dirty but too early comes back later through
+  SQS, so the last change always lands.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sre_slack.contracts.investigation import InvestigationCompleted
-from sre_slack.domain.grouping import COUNT_REFRESH_SECONDS, GroupCounts, GroupId, refresh_wait
+from sre_slack.domain.grouping import COUNT_REFRESH_SECONDS, GroupCounts, GroupId, refresh_interval, refresh_wait
 from sre_slack.storage import keys
 from sre_slack.storage.table import ConditionFailed, Expression, Key, table
 
@@ -33,7 +34,8 @@ class Group:
     members: frozenset[str] = frozenset()
     fired: frozenset[float] = frozenset()
     resolved: frozenset[str] = frozenset()
-    refreshed_at: float | None = None
+    next_refresh_at: float | None = None
+    refreshes: int = 0
     dirty: bool = False
 
     @classmethod
@@ -43,8 +45,9 @@ class Group:
                    members=frozenset(values.get("members") or ()),
                    fired=frozenset(float(v) for v in values.get("fired") or ()),
                    resolved=frozenset(values.get("resolved") or ()),
-                   refreshed_at=float(values["refreshed_at"]) if values.get("refreshed_at") is not None else None,
-                   dirty=values.get("dirty") is not None)
+                   next_refresh_at=float(values["next_refresh_at"])
+                   if values.get("next_refresh_at") is not None else None,
+                   refreshes=int(values.get("refreshes") or 0), dirty=values.get("dirty") is not None)
 
     @property
     def counts(self) -> GroupCounts:
@@ -60,7 +63,6 @@ class Refresh:
 
     group: Group | None = None
     later: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def key_for(tenant_id: str, group: GroupId) -> Key:
@@ -105,15 +107,21 @@ def get(key: Key) -> Group | None:
 def take_refresh(key: Key, now: float | None = None) -> Refresh:
     """Take the count line's refresh if it is due (see the module)."""
     now = time.time() if now is None else now
+    first = COUNT_REFRESH_SECONDS
     expr = Expression()
-    condition = expr.condition("attribute_exists({dirty}) AND (attribute_not_exists({at}) OR {at} <= {:cutoff})",
-                               dirty="dirty", at="refreshed_at", cutoff=now - COUNT_REFRESH_SECONDS)
+    condition = expr.condition("attribute_exists({dirty}) AND (attribute_not_exists({at}) OR {at} <= {:now})",
+                               dirty="dirty", at="next_refresh_at", now=now)
     try:
-        values = table().update(key, set_={"refreshed_at": now}, remove=("dirty",), condition=condition, expr=expr,
-                                return_new=True)
+        values = table().update(key, set_={"next_refresh_at": now + first}, add={"refreshes": 1},
+                                remove=("dirty",), condition=condition, expr=expr, return_new=True)
     except ConditionFailed as refused:
         if refused.item is None or refused.item.get("dirty") is None:
             return Refresh()
-        at = refused.item.get("refreshed_at")
+        at = refused.item.get("next_refresh_at")
         return Refresh(later=max(1.0, refresh_wait(float(at) if at is not None else None, now)))
-    return Refresh(group=Group.from_values(values or {}))
+    group = Group.from_values(values or {})
+    interval = refresh_interval(group.refreshes, first)
+    if interval > first:
+        # Won the refresh: the next one waits longer (a later winner cannot slip in between: `first` holds).
+        table().update(key, set_={"next_refresh_at": now + interval})
+    return Refresh(group=group)
