@@ -153,6 +153,7 @@ class RatingView(_Answer):
     comment: str | None
     commented_at: datetime | None
     previous: PreviousFeedback | None
+    before_revision: bool = Field(False, description="given before the investigation was last re-investigated")
 
 
 class FeedbackReport(_Answer):

@@ -158,7 +158,7 @@ def _feedback_summary(stored: StoredInvestigation, feedback: list[Rating] | None
     if stored.revised_at is None:
         return summary
     revised = stored.revised_at.timestamp()
-    return replace(summary, before_revision=sum(1 for r in feedback if r.rated_at < revised))
+    return replace(summary, before_revision=sum(1 for r in feedback if r.rated_at <= revised))
 
 
 def assign_groups(config: TenantConfig, inv: InvestigationCompleted,

@@ -195,6 +195,13 @@ def cluster_of(tenant_id: str, investigation_id: str) -> str | None:
     return stored.investigation.cluster if stored is not None else UNKNOWN_CLUSTER
 
 
+def revised_at(tenant_id: str, investigation_id: str) -> int | None:
+    """When a re-investigation last replaced the investigation's payload (epoch seconds), or None."""
+    values = table().get(keys.seen_key(tenant_id, investigation_id))
+    revised = (values or {}).get("reinvestigated_at")
+    return int(revised) if revised is not None else None
+
+
 def _completed_epoch(inv: InvestigationCompleted) -> float | None:
     return inv.completed_at.timestamp() if inv.completed_at is not None else None
 
