@@ -25,6 +25,7 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sre_slack.blocks.investigation import (
     build_investigation_message,
@@ -161,14 +162,16 @@ def _feedback_summary(stored: StoredInvestigation, feedback: list[Rating] | None
     return replace(summary, before_revision=sum(1 for r in feedback if r.rated_at <= revised))
 
 
-def assign_groups(config: TenantConfig, inv: InvestigationCompleted,
-                  plan: list[InitialDelivery]) -> list[InitialDelivery]:
+def assign_groups(config: TenantConfig, inv: InvestigationCompleted, plan: list[InitialDelivery], *,
+                  optimistic: bool = False) -> tuple[list[InitialDelivery], list[dict[str, Any]]]:
     """Each grouped channel's part in its storm group: first (posted as usual) or member (a reply in the first's
     thread). A member more severe than the group's first breaks out: it joins (or starts) the group of its own
     severity instead, so it is posted top-level and the alerts of that severity thread under it. Test
-    investigations are never grouped."""
+    investigations are never grouped. `optimistic`: assume every group is new, read nothing, and answer the group
+    items to create with the first sighting (storage.investigations.record_first_sighting)."""
+    new_groups: list[dict[str, Any]] = []
     if inv.test:
-        return plan
+        return plan, new_groups
     decision = resolve_channels(config.routing, cluster=inv.cluster, workspace=inv.workspace,
                                 severity=inv.alert.severity)
     assigned: list[InitialDelivery] = []
@@ -179,6 +182,10 @@ def assign_groups(config: TenantConfig, inv: InvestigationCompleted,
             continue
         group_id = group_for(inv, planned.channel, window)
         key = groups.key_for(inv.tenant_id, group_id)
+        if optimistic:
+            new_groups.append(groups.first_item(key, inv))
+            assigned.append(replace(planned, extra={"role": FIRST, "group_pk": key["pk"], "group_sk": key["sk"]}))
+            continue
         group = groups.join(key, inv)
         if group.first_id != inv.investigation_id and breaks_out(group.first_severity, inv.alert.severity):
             key = groups.key_for(inv.tenant_id, group_id.escalate(inv.alert.severity))
@@ -187,7 +194,7 @@ def assign_groups(config: TenantConfig, inv: InvestigationCompleted,
         if group.first_id != inv.investigation_id:
             extra |= {"role": MEMBER, "parent": group.first_id}
         assigned.append(replace(planned, extra=extra))
-    return assigned
+    return assigned, new_groups
 
 
 class _Run:
@@ -204,9 +211,18 @@ class _Run:
     def complete(self, inv: InvestigationCompleted) -> RecordOutcome:
         tenant = inv.tenant_id
         config = self.configs.get(tenant)
-        plan = assign_groups(config, inv, plan_deliveries(config, inv))
+        planned_channels = plan_deliveries(config, inv)
         attempt = delivery.lease_for(self.deadline)
-        if investigations.record_first_sighting(tenant, inv, plan, attempt=attempt):
+        # Optimistically the first of every group it could start (no read: the common single alert costs nothing
+        # more); a group that exists already fails the transaction, and then the channels join their groups.
+        plan, new_groups = assign_groups(config, inv, planned_channels, optimistic=True)
+        try:
+            first_sighting = investigations.record_first_sighting(tenant, inv, plan, attempt=attempt,
+                                                                  new_groups=new_groups)
+        except investigations.GroupTaken:
+            plan, _ = assign_groups(config, inv, planned_channels)
+            first_sighting = investigations.record_first_sighting(tenant, inv, plan, attempt=attempt)
+        if first_sighting:
             _log_first_sighting(inv, plan)
             sha = investigations.payload_sha(inv)
             stored = StoredInvestigation(tenant, inv, sha, frozenset({sha}))
@@ -224,7 +240,9 @@ class _Run:
                     waiting_first.append(planned.channel)
                 else:
                     jobs.append(job)
-                self._note_group(row)
+                if row.role == MEMBER:
+                    # (A first just started its group: members that raced it refresh its count line.)
+                    self._note_group(row)
             return self._run(config, stored, jobs, None, waiting_first=waiting_first)
 
         state = investigations.load_state(tenant, inv.investigation_id)

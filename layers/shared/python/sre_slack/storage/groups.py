@@ -70,10 +70,16 @@ def key_for(tenant_id: str, group: GroupId) -> Key:
                           group.escalated)
 
 
+def first_item(key: Key, inv: InvestigationCompleted) -> dict[str, Any]:
+    """The group item that makes `inv` its first (put only where absent: `join`, or the first sighting's
+    transaction, which tries it optimistically)."""
+    return {**key, "first_id": inv.investigation_id, "first_severity": inv.alert.severity,
+            "first_fired": int(inv.alert.fired_at.timestamp()), "created_at": int(time.time())}
+
+
 def join(key: Key, inv: InvestigationCompleted) -> Group:
     """Make `inv` the group's first if the group is new; the group as stored either way (one request)."""
-    values = {**key, "first_id": inv.investigation_id, "first_severity": inv.alert.severity,
-              "first_fired": inv.alert.fired_at.timestamp(), "created_at": int(time.time())}
+    values = first_item(key, inv)
     try:
         table().put(values, condition="attribute_not_exists(pk)")
     except ConditionFailed as exists:

@@ -119,17 +119,26 @@ def _stored_from_values(tenant_id: str, values: Mapping[str, Any]) -> StoredInve
                                revised_at=datetime.fromtimestamp(int(revised), UTC) if revised else None)
 
 
+class GroupTaken(Exception):
+    """The first sighting's transaction assumed it would start storm groups that someone else started meanwhile
+    (nothing was written): join them (storage.groups.join) and try again."""
+
+
 def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliveries: Iterable[InitialDelivery], *,
-                          attempt: Attempt) -> bool:
+                          attempt: Attempt, new_groups: Iterable[Mapping[str, Any]] = ()) -> bool:
     """Mark the investigation seen, count the alert (unless it is a test) and claim or settle every channel, in ONE
-    transaction. True when this call was first; False when the investigation was already seen (nothing written).
-    Raises `Contention` when concurrent writers kept holding the same items."""
+    transaction, with the storm groups it starts (`new_groups`, each only where absent). True when this call was
+    first; False when the investigation was already seen (nothing written). Raises `GroupTaken` when only a group
+    existed, `Contention` when concurrent writers kept holding the same items."""
     sha = payload_sha(inv)
     seen = {**keys.seen_key(tenant_id, inv.investigation_id), "tenant_id": tenant_id,
             "investigation_id": inv.investigation_id, "cluster": inv.cluster, "payload_sha": sha, "versions": {sha},
             "test": inv.test,
             "first_seen_at": int(time.time()), "completed_epoch": _completed_epoch(inv), **_payload_attributes(inv)}
     actions = [table().put_action(seen, condition="attribute_not_exists(pk)")]
+    groups_at = len(actions)
+    actions += [table().put_action(group, condition="attribute_not_exists(pk)") for group in new_groups]
+    groups_end = len(actions)
     if not inv.test:
         actions.append(counters.count_alert_action(tenant_id, inv))
     for delivery in list(deliveries)[:MAX_CHANNELS_PER_INVESTIGATION]:
@@ -141,7 +150,9 @@ def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliverie
                                                  delivery.extra))
     try:
         table().transact(actions)
-    except TransactionFailed:
+    except TransactionFailed as failed:
+        if not failed.failed_at(0) and any(failed.failed_at(i) for i in range(groups_at, groups_end)):
+            raise GroupTaken() from failed
         return False
     return True
 
