@@ -52,6 +52,27 @@ class Visibility:
         self.by_receipt[params["ReceiptHandle"]] = int(params["VisibilityTimeout"])
 
 
+def sqs_event(box: Sandbox, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Lambda SQS event of these messages, really sent and received; they are deleted from the queue at once
+    (the bench itself brings back what fails, after the visibility the handler asked for)."""
+    import boto3
+
+    from localdev.sqs_pump import sqs_record
+
+    sqs = boto3.client("sqs")
+    url = box.aws.queue_url("InvestigationQueue")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": json.dumps(m)}
+                                                  for i, m in enumerate(messages)])
+    received: list[dict[str, Any]] = []
+    while len(received) < len(messages):
+        received += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                        MessageSystemAttributeNames=["All"]).get("Messages", [])
+    sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                    for i, m in enumerate(received)])
+    arn = box.aws.queue_arn("InvestigationQueue")
+    return {"Records": [sqs_record(m, queue_arn=arn, region=box.aws.region) for m in received]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--alerts", type=int, default=200)
@@ -86,7 +107,7 @@ def main() -> int:
         batch: list[dict[str, Any]] = []
         while queue and queue[0][0] <= time.monotonic() and len(batch) < 10:
             batch.append(heapq.heappop(queue)[2])
-        event = box.event(batch)
+        event = sqs_event(box, batch)
         answer = box.functions.invoke(FUNCTION, event)
         invocations += 1
         failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
@@ -109,6 +130,17 @@ def main() -> int:
     in_channel = len(box.slack.top_level(CHANNEL))
     in_threads = sum(len(box.slack.replies(CHANNEL, m.ts)) for m in box.slack.top_level(CHANNEL))
 
+    from collections import Counter
+
+    from sre_slack.storage import investigations
+
+    statuses: Counter[str] = Counter()
+    for i in range(args.alerts):
+        found = investigations.load_state("t_bench", f"inv_storm_{i:04d}").deliveries.get(CHANNEL)
+        statuses[f"{found.status}{' (reply)' if found.thread_ts else ''}" if found else "absent"] += 1
+        if found is None or found.status != "posted":
+            print("not posted:", f"inv_storm_{i:04d}", found)
+
     rows = [
         (f"{args.alerts} alike alerts within 60 s to one channel, Slack latency {args.latency * 1000:.0f} ms", "", ""),
         ("top-level posts", str(len(top)), "<= 3"),
@@ -118,6 +150,7 @@ def main() -> int:
         ("429 answers", str(len(limited)), "0"),
         ("time until the last reply", f"{last_reply:.0f} s", "~1 post/s/channel"),
         ("invocations / records redelivered", f"{invocations} / {redeliveries}", "-"),
+        ("deliveries in the ledger", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())), "all posted"),
     ]
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
