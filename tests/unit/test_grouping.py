@@ -15,6 +15,7 @@ from sre_slack.domain.grouping import (
     breaks_out,
     count_line,
     duration_text,
+    first_message_wait,
     group_for,
     refresh_interval,
     refresh_wait,
@@ -130,3 +131,8 @@ def test_alert_links_must_be_http_urls(field, url):
 def test_alert_links_accepted():
     inv = _inv(source_url="https://grafana.example.com/alerting/1", runbook_url="http://runbooks.example.com/crash")
     assert inv.alert.source_url == "https://grafana.example.com/alerting/1"
+
+
+def test_a_member_waits_longer_each_time_its_first_is_not_there_yet():
+    assert [first_message_wait(n) for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
+    assert first_message_wait(9) == 300 and first_message_wait(50) == 300

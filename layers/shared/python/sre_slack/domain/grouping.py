@@ -23,8 +23,11 @@ from sre_slack.domain.routing import SEVERITIES_BY_RANK
 # to post) costs a handful of updates, and a small one shows its count within seconds.
 COUNT_REFRESH_SECONDS = 5
 COUNT_REFRESH_MAX_SECONDS = 60
-# A member whose group's first message has no ts yet comes back after this long (SQS visibility).
+# A member whose group's first message has no ts yet comes back after this long (SQS visibility), doubling with
+# each receive up to FIRST_MESSAGE_WAIT_MAX_SECONDS: a first held up by Slack (a re-send backoff of minutes) must
+# not run its members into the dead-letter queue's receive count.
 FIRST_MESSAGE_WAIT_SECONDS = 2
+FIRST_MESSAGE_WAIT_MAX_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,11 @@ def duration_text(start: datetime, end: datetime) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def first_message_wait(receive_count: int) -> int:
+    """Seconds a member waits for its first's message before looking again, at its `receive_count`-th receive."""
+    return min(FIRST_MESSAGE_WAIT_MAX_SECONDS, FIRST_MESSAGE_WAIT_SECONDS * 2 ** max(0, min(receive_count, 20) - 1))
 
 
 def refresh_interval(refreshes: int, first: float = COUNT_REFRESH_SECONDS) -> float:

@@ -44,7 +44,13 @@ from sre_slack.contracts.investigation import (
 from sre_slack.contracts.lambda_events import QueueRecord
 from sre_slack.domain.delivery_policy import Call, DeliveryStatus
 from sre_slack.domain.delivery_policy import Outcome as SlackOutcome
-from sre_slack.domain.grouping import FIRST_MESSAGE_WAIT_SECONDS, GroupCounts, breaks_out, group_for
+from sre_slack.domain.grouping import (
+    FIRST_MESSAGE_WAIT_SECONDS,
+    GroupCounts,
+    breaks_out,
+    first_message_wait,
+    group_for,
+)
 from sre_slack.domain.ratings import FeedbackSummary
 from sre_slack.domain.routing import resolve_channels
 from sre_slack.observability import count, get_logger
@@ -417,7 +423,7 @@ class _Run:
         later = self._refresh_counts(session) if self.groups_touched else None
         if outcome.outcome == Outcome.DONE and waiting_first:
             return RecordOutcome.retry(f"waiting for the storm's first message: {', '.join(waiting_first)}",
-                                       FIRST_MESSAGE_WAIT_SECONDS)
+                                       first_message_wait(self.record.receive_count))
         if outcome.outcome == Outcome.DONE and later is not None:
             # The count line changed but someone refreshed it moments ago: come back and make sure it lands.
             return RecordOutcome.retry("storm count line refresh due", max(1, math.ceil(later)))
