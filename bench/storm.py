@@ -141,6 +141,9 @@ def main() -> int:
         if found is None or found.status != "posted":
             print("not posted:", f"inv_storm_{i:04d}", found)
 
+    first = box.slack.top_level(CHANNEL)[0]
+    shown = next((b["elements"][0]["text"] for b in first.blocks if b.get("block_id") == "storm_count"), "(none)")
+
     rows = [
         (f"{args.alerts} alike alerts within 60 s to one channel, Slack latency {args.latency * 1000:.0f} ms", "", ""),
         ("top-level posts", str(len(top)), "<= 3"),
@@ -148,6 +151,7 @@ def main() -> int:
          f"{args.alerts - len(top)}"),
         ("chat.update calls (count line)", str(len(updates)), "a handful"),
         ("429 answers", str(len(limited)), "0"),
+        ("the first message's count line at the end", shown, f"+{args.alerts - len(top)} similar"),
         ("time until the last reply", f"{last_reply:.0f} s", "~1 post/s/channel"),
         ("invocations / records redelivered", f"{invocations} / {redeliveries}", "-"),
         ("deliveries in the ledger", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())), "all posted"),
