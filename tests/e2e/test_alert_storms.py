@@ -76,7 +76,7 @@ def test_a_storm_of_60_alerts_is_one_message_with_the_rest_in_its_thread(functio
     assert count_line(slack.message("C0PROD", first.ts)) == "🧵 +59 similar in thread · latest 08:16"
     # A reply is compact but keeps its own portal link and the feedback buttons.
     reply = json.dumps(replies[0].blocks)
-    assert "Root cause" not in reply and "Accurate" in reply and "/investigations/inv_storm_" in reply
+    assert "Recommended actions" not in reply and "Accurate" in reply and "/investigations/inv_storm_" in reply
     # Every investigation still counts once.
     counts = item({"pk": keys.counts_pk(TENANT), "sk": "DAY#2026-11-27"})
     assert counts["total"] == 60 and counts["alert#KubePodCrashLooping"] == 60

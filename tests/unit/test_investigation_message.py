@@ -1224,7 +1224,8 @@ def test_thread_reply_is_compact_and_keeps_the_buttons() -> None:
     message = build_thread_reply(investigation(), tenant_id="t_acme")
 
     ids = [b["block_id"] for b in wire(message)]
-    assert "root_cause" not in ids and "actions_heading" not in ids
+    assert "actions_heading" not in ids and "labels" not in ids
+    assert block(message, "root_cause")["text"]["text"].startswith("*Root cause* The 2.14 rollout")
     assert "summary" in ids and "resources" in ids and "feedback" in ids
     assert "Deployment" in block(message, "resources")["elements"][0]["text"]
     assert_slack_accepts(message)

@@ -260,8 +260,9 @@ def build_thread_reply(
     acknowledged: Acknowledged | None = None,
     revised_at: datetime | None = None,
 ) -> SlackMessage:
-    """A storm member in its group's thread, compactly: title, status lines, summary, the first affected
-    resource, links, then the same closing rows (Acknowledge, portal, feedback) as a whole message."""
+    """A storm member in its group's thread, compactly: title, status lines, summary, links, the start of the root
+    cause, the first affected resource, then the same closing rows (Acknowledge, portal, feedback) as a whole
+    message."""
     target = FeedbackButtonValue(tenant_id=tenant_id, investigation_id=inv.investigation_id)
     text = fallback_text(inv, resolved=resolved_at is not None)
     if resent:
@@ -273,6 +274,10 @@ def build_thread_reply(
         summary_block(inv, limit=500),
         *links_blocks(inv),
     ]
+    if inv.root_cause.strip():
+        # The start of the analysis only: the whole of it is one click away (the portal).
+        blocks.append(section(f"*Root cause* {clip(inv.root_cause.strip(), REPLY_ROOT_CAUSE_MAX)}",
+                              block_id="root_cause"))
     if inv.affected_resources:
         resources = inv.affected_resources
         more = f" · …and {len(resources) - 1} more" if len(resources) > 1 else ""
@@ -284,6 +289,8 @@ def build_thread_reply(
     return SlackMessage(text=text, blocks=tuple(blocks))
 
 
+# How much of the root cause a storm reply shows.
+REPLY_ROOT_CAUSE_MAX = 300
 # What a note in the investigation's thread may quote of the new root cause.
 NOTE_ROOT_CAUSE_MAX = 1500
 
