@@ -86,6 +86,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/post_investigation.py
 	$(PY) bench/feedback_ack.py
 	$(PY) bench/digest.py
+	$(PY) bench/storm.py
 
 # Run the digest now for a tenant and a day against the running sandbox (make run), e.g.
 #   make digest DAY=2026-11-26 SEED=1   (SEED writes example counters first)

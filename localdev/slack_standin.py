@@ -411,6 +411,15 @@ class SlackStandIn:
         with self.store.lock:
             return copy.deepcopy(self.store.channel_messages(channel))
 
+    def top_level(self, channel: str) -> list[Message]:
+        """What the channel itself shows: messages not in a thread, and thread replies broadcast to it."""
+        return [m for m in self.messages(channel) if m.thread_ts is None or m.reply_broadcast]
+
+    def replies(self, channel: str, thread_ts: str) -> list[Message]:
+        """The thread of a message (conversations.replies without the parent), oldest first."""
+        with self.store.lock:
+            return copy.deepcopy(self.store.thread_replies(channel, thread_ts))
+
     def message(self, channel: str, ts: str) -> Message | None:
         with self.store.lock:
             found = self.store.messages.get((channel, ts))

@@ -249,6 +249,9 @@ class WebApi:
         text, blocks = self._content(call.params)
         team = self._team(call)
         thread_ts = call.params.get("thread_ts") or None
+        parent = self.store.messages.get((channel.id, str(thread_ts))) if thread_ts else None
+        if thread_ts and (parent is None or parent.deleted):
+            raise ApiError("thread_not_found")
         message = Message(
             channel=channel.id,
             ts=self.store.next_ts(),
@@ -258,6 +261,7 @@ class WebApi:
             bot_id=team.bot_id,
             team_id=team.id,
             thread_ts=str(thread_ts) if thread_ts else None,
+            reply_broadcast=bool(thread_ts) and truthy(call.params.get("reply_broadcast")),
         )
         self.store.messages[(channel.id, message.ts)] = message
         return {"channel": channel.id, "ts": message.ts, "message": message.to_api()}

@@ -137,6 +137,8 @@ class Message:
     bot_id: str | None
     team_id: str
     thread_ts: str | None = None
+    # A thread reply also shown in the channel (chat.postMessage `reply_broadcast`).
+    reply_broadcast: bool = False
     edited: dict[str, str] | None = None
     ephemeral_to: str | None = None
     deleted: bool = False
@@ -151,6 +153,8 @@ class Message:
             body["blocks"] = copy.deepcopy(self.blocks)
         if self.thread_ts:
             body["thread_ts"] = self.thread_ts
+            if self.reply_broadcast:
+                body["subtype"] = "thread_broadcast"
         if self.edited:
             body["edited"] = dict(self.edited)
         return body
@@ -330,3 +334,7 @@ class Workspace:
             if not m.deleted and m.ephemeral_to is None and (channel is None or m.channel == channel)
         ]
         return sorted(found, key=lambda m: (m.channel, float(m.ts)))
+
+    def thread_replies(self, channel: str, thread_ts: str) -> list[Message]:
+        """The replies in a message's thread, oldest first (what conversations.replies lists after the parent)."""
+        return [m for m in self.channel_messages(channel) if m.thread_ts == thread_ts and m.ts != thread_ts]

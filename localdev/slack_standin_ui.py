@@ -288,11 +288,22 @@ def channel_page(
     store: Workspace, channel: Channel, as_user: str, interactive: bool, open_views: list[View], notice: str
 ) -> str:
     team = store.teams[channel.team_id]
-    messages = store.channel_messages(channel.id)
+    # Thread replies sit indented under their parent (a broadcast one also stands in the channel itself).
+    messages = [m for m in store.channel_messages(channel.id) if m.thread_ts is None or m.reply_broadcast]
     ephemeral = [
         m for m in store.messages.values() if m.channel == channel.id and m.ephemeral_to == as_user and not m.deleted
     ]
-    rendered = "".join(render_message(m, store, channel, as_user, interactive) for m in messages)
+    rendered = ""
+    for m in messages:
+        rendered += render_message(m, store, channel, as_user, interactive)
+        replies = store.thread_replies(channel.id, m.ts) if m.thread_ts is None else []
+        if replies:
+            rendered += (
+                f"<details class='thread' style='margin-left:2em'><summary class='meta'>{len(replies)} "
+                f"{'reply' if len(replies) == 1 else 'replies'}</summary>"
+                + "".join(render_message(r, store, channel, as_user, interactive) for r in replies)
+                + "</details>"
+            )
     for m in ephemeral:
         rendered += (
             "<div style='background:#f4f9ff'><div class='meta'>Only visible to you</div>"

@@ -48,6 +48,11 @@ def test_ratings_survive_reinvestigation_and_resolve(aws, functions, slack):
     message = slack.message(channel, ts)
     assert "re-investigated" in json.dumps(message.blocks)
     assert "Rated *Accurate* by <@U0ALICE>" in _summary_line(slack, channel, ts)
+    # The rating judged the analysis before the revision: it stays, marked, on the message and in the report.
+    assert _summary_line(slack, channel, ts).endswith("(before revision)")
+    report = call_http(functions, "GET", f"/investigations/{investigation['investigation_id']}/feedback",
+                       tenant=investigation["tenant_id"], function="PortalApiFunction")
+    assert [r["before_revision"] for r in report.json["ratings"]] == [True]
 
     resolved = {"version": "1", "type": "alert.resolved", "investigation_id": investigation["investigation_id"],
                 "tenant_id": investigation["tenant_id"], "resolved_at": "2026-11-27T09:30:00Z"}
@@ -55,4 +60,4 @@ def test_ratings_survive_reinvestigation_and_resolve(aws, functions, slack):
     message = slack.message(channel, ts)
     assert message.blocks[0]["text"]["text"].startswith("✅")
     assert "Rated *Accurate* by <@U0ALICE>" in _summary_line(slack, channel, ts)
-    assert len(slack.messages()) == 1
+    assert len(slack.top_level(channel)) == 1

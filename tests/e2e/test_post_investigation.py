@@ -112,10 +112,14 @@ def test_reinvestigation_updates_the_message_in_place(functions, slack, aws):
     deliver(aws, example(root_cause="A bad ConfigMap; the memory limit was fine after all."))
 
     for channel in ("C0PROD", "C0LEADS"):
-        [message] = slack.messages(channel)
+        [message] = slack.top_level(channel)
         assert message.ts == first[channel]
         assert "bad ConfigMap" in str(message.blocks)
-    assert len(slack.calls_to("chat.postMessage")) == 2
+        assert "Updated " in str(message.blocks)
+        # ... and its thread says what changed, once.
+        [note] = slack.replies(channel, message.ts)
+        assert note.text.startswith("Root cause revised: A bad ConfigMap")
+    assert len(slack.calls_to("chat.postMessage")) == 4
     assert len(slack.calls_to("chat.update")) == 2
     counts = item({"pk": keys.counts_pk(TENANT), "sk": "DAY#2026-11-27"})
     assert counts["total"] == 1
@@ -127,7 +131,7 @@ def test_stale_redelivery_does_not_roll_back_a_reinvestigation(functions, slack,
     deliver(aws, example(root_cause="Second opinion: a bad ConfigMap."))
     deliver(aws, example())  # the first version, redelivered late
 
-    [message] = slack.messages("C0PROD")
+    [message] = slack.top_level("C0PROD")
     assert "Second opinion" in str(message.blocks)
     assert len(slack.calls_to("chat.update")) == 1
 
@@ -155,7 +159,7 @@ def test_an_original_and_its_reinvestigation_in_one_batch_end_showing_the_reinve
         second = _version("Revised: a bad ConfigMap.", "2026-11-27T08:31:00Z")
         send(aws, first, second)
         pump(aws, failed_visibility_timeout=0).drain()
-    [message] = slack.messages("C0PROD")
+    [message] = slack.top_level("C0PROD")
     assert "Revised: a bad ConfigMap." in str(message.blocks)
 
 
@@ -165,7 +169,7 @@ def test_resolve_marks_every_message_resolved_and_keeps_the_buttons(functions, s
     deliver(aws, example("alert_resolved"))
 
     for channel in ("C0PROD", "C0LEADS"):
-        [message] = slack.messages(channel)
+        [message] = slack.top_level(channel)
         assert message.text.startswith("✅ Resolved")
         assert "Resolved at" in str(message.blocks)
         assert _button_labels(message) == list(RATING_LABELS.values())
@@ -182,7 +186,7 @@ def test_reinvestigation_after_resolve_stays_resolved(functions, slack, aws):
     deliver(aws, example("alert_resolved"))
     deliver(aws, example(root_cause="Post-mortem: a bad ConfigMap."))
 
-    [message] = slack.messages("C0PROD")
+    [message] = slack.top_level("C0PROD")
     assert message.text.startswith("✅ Resolved") and "Post-mortem" in str(message.blocks)
 
 

@@ -86,7 +86,7 @@ def test_update_failing_transiently_is_retried_until_applied(functions, slack, a
     assert result.failed_ids == result.message_ids
 
     _retry_now(aws)
-    [message] = slack.messages("C0PROD")
+    [message] = slack.top_level("C0PROD")
     assert message.text.startswith("✅ Resolved")
 
 
@@ -161,7 +161,7 @@ def test_a_resent_message_keeps_its_label_when_it_is_updated(functions, slack, a
     _retry_now_after_backoff(aws)
     deliver(aws, example("alert_resolved"))
 
-    [message] = slack.messages("C0PROD")
+    [message] = slack.top_level("C0PROD")
     assert message.text.startswith("[re-sent]") and "Resolved" in message.text
     assert is_labelled_resend(message)
 

@@ -306,3 +306,34 @@ def test_the_warning_rule_for_channels_the_bot_sees_but_is_not_in():
 
     assert [w.channel for w in with_public] == ["G0LISTED"]
     assert [w.channel for w in without_public] == ["G0LISTED", "C0PUBLIC"]
+
+
+def test_grouping_is_stored_and_answered(functions, slack):
+    run_install(functions, slack)
+    doc = {**GOOD, "grouping": {"window_minutes": 30},
+           "routes": [GOOD["routes"][0] | {"grouping": False}, GOOD["routes"][1]]}
+
+    stored = put(functions, doc)
+
+    assert stored.status == 200, stored.body
+    assert stored.json["grouping"] == {"window_minutes": 30}
+    assert stored.json["routes"][0]["grouping"] is False
+    assert get(functions).json == stored.json
+    decision = resolve_channels(load_tenant_config("t_acme").routing, cluster="production-us-east",
+                                workspace=None, severity="critical")
+    assert decision.grouping_window("G0OPS") is None
+    assert put(functions, {**GOOD, "grouping": False}).json["grouping"] is False
+    # The channel picker says how the stored routing groups alerts.
+    picker = call_http(functions, "GET", "/slack/channels", tenant="t_acme")
+    assert picker.json["grouping"] == {"enabled": False, "window_minutes": None}
+
+
+@pytest.mark.parametrize("grouping", [{"window_minutes": 0}, {"window_minutes": 241}, {"window_minutes": "10"},
+                                      True, {"minutes": 5}])
+def test_bad_grouping_is_refused_and_nothing_stored(functions, slack, grouping):
+    run_install(functions, slack)
+    result = put(functions, {**GOOD, "grouping": grouping})
+    assert result.status == 400
+    assert result.json["error"] == "invalid_routing"
+    assert any(d["field"].startswith("grouping") for d in result.json["details"])
+    assert get(functions).json == EMPTY

@@ -834,3 +834,18 @@ def test_modal_in_the_browser_submits_what_was_typed(slack: SlackStandIn, receiv
     assert status == 303 and headers["Location"].startswith("/channels/C0ALERTS?")
     values = receiver.payload(-1)["view"]["state"]["values"]
     assert values["comment"]["text"]["value"] == "typed in a browser"
+
+
+def test_threads_keep_their_replies_and_broadcasts(slack: SlackStandIn) -> None:
+    web = bot(slack)
+    parent = web.chat_postMessage(channel="C0ALERTS", text="storm")["ts"]
+    reply = web.chat_postMessage(channel="C0ALERTS", text="member", thread_ts=parent)["ts"]
+    loud = web.chat_postMessage(channel="C0ALERTS", text="critical", thread_ts=parent, reply_broadcast=True)
+    assert loud["message"]["subtype"] == "thread_broadcast"
+
+    assert [m.ts for m in slack.replies("C0ALERTS", parent)] == [reply, loud["ts"]]
+    assert [m.text for m in slack.top_level("C0ALERTS")] == ["storm", "critical"]
+    assert api_error(lambda: web.chat_postMessage(channel="C0ALERTS", text="x", thread_ts="1.000")).response[
+        "error"] == "thread_not_found"
+    page = urllib.request.urlopen(f"{slack.base_url}channels/C0ALERTS").read().decode()
+    assert "2 replies" in page and "member" in page

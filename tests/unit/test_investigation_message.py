@@ -352,7 +352,7 @@ def test_a_resolved_investigation_keeps_its_content_and_buttons() -> None:
 
     assert header_text(message) == "✅ Resolved: KubePodCrashLooping"
     assert block(message, "resolved")["elements"][0]["text"] == (
-        "✅ Resolved at <!date^1795769250^{date_short_pretty} {time}|2026-11-27 08:47 UTC>"
+        "✅ Resolved at <!date^1795769250^{date_short_pretty} {time}|2026-11-27 08:47 UTC> · after 35 min"
     )
     assert [e["text"]["text"] for e in block(message, "feedback")["elements"]] == [
         "Accurate",
@@ -1200,3 +1200,43 @@ def test_validate_message_reports_every_broken_limit() -> None:
         f"characters in total, budget {BLOCKS_TOTAL_CHARS_BUDGET}",
     ):
         assert expected in problems
+
+
+def test_storm_count_line_revised_line_and_alert_links() -> None:
+    from sre_slack.domain.grouping import GroupCounts
+
+    document = investigation().model_dump(mode="json")
+    document["alert"] |= {"source_url": "https://grafana.example.com/a?b=1&c=2", "runbook_url": "https://rb.example.com/x"}
+    message = build(document, group=GroupCounts(41, datetime(2026, 11, 27, 8, 47, tzinfo=UTC), 3),
+                    revised_at=datetime(2026, 11, 27, 9, 5, tzinfo=UTC))
+
+    assert block(message, "storm_count")["elements"][0]["text"] == (
+        "🧵 +41 similar in thread · latest 08:47 · 3 resolved")
+    assert block(message, "revised")["elements"][0]["text"] == "✏️ Updated 09:05 UTC"
+    links = block(message, "alert_links")["elements"][0]["text"]
+    assert "<https://grafana.example.com/a?b=1&amp;c=2|Alert source>" in links and "|Runbook>" in links
+    assert_slack_accepts(message)
+
+
+def test_thread_reply_is_compact_and_keeps_the_buttons() -> None:
+    from sre_slack.blocks.investigation import build_thread_reply
+
+    message = build_thread_reply(investigation(), tenant_id="t_acme")
+
+    ids = [b["block_id"] for b in wire(message)]
+    assert "actions_heading" not in ids and "labels" not in ids
+    assert block(message, "root_cause")["text"]["text"].startswith("*Root cause* The 2.14 rollout")
+    assert "summary" in ids and "resources" in ids and "feedback" in ids
+    assert "Deployment" in block(message, "resources")["elements"][0]["text"]
+    assert_slack_accepts(message)
+
+
+def test_revised_note_escapes_and_cuts_the_new_root_cause() -> None:
+    from sre_slack.blocks.investigation import build_revised_note
+
+    document = investigation().model_dump(mode="json") | {"root_cause": "<!channel> " + "x" * 5000}
+    message = build_revised_note(investigation(document))
+
+    text = block(message, "revised_note")["text"]["text"]
+    assert text.startswith("✏️ Root cause revised: &lt;!channel&gt;") and len(text) < 3000
+    assert "<!channel>" not in message.text

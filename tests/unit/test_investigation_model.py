@@ -234,7 +234,7 @@ def test_a_timestamp_that_is_not_iso_8601_is_refused(value: Any) -> None:
 def test_unknown_fields_from_the_engine_are_ignored_at_every_level() -> None:
     document = completed()
     document["engine_version"] = "7.1"
-    document["alert"]["runbook_url"] = "https://runbooks.example.com/x"
+    document["alert"]["generator_url"] = "https://alertmanager.example.com/x"
     document["affected_resources"][0]["uid"] = "0b7c"
     document["recommended_actions"][0]["risk"] = "low"
 

@@ -76,7 +76,12 @@ def render_feedback_line(summary: FeedbackSummary) -> str | None:
         )
         noun = "rating" if total == 1 else "ratings"
         parts.append(f"{total} {noun}: {breakdown}" if breakdown else f"{total} {noun}")
-    return " · ".join(parts)
+    line = " · ".join(parts)
+    if summary.before_revision:
+        # The analysis they rated has since been revised: they stay, marked.
+        line += (" (before revision)" if summary.before_revision >= total
+                 else f" ({summary.before_revision} before revision)")
+    return line
 
 
 def feedback_context_block(summary: FeedbackSummary) -> ContextBlock | None:

@@ -27,7 +27,7 @@ slack_sdk blocks that a shorter message, such as a thread reply, can be made of.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from slack_sdk.errors import SlackObjectFormationError
@@ -84,6 +84,7 @@ from sre_slack.blocks.text import (
 from sre_slack.contracts.buttons import FeedbackButtonValue
 from sre_slack.contracts.investigation import AffectedResource, InvestigationCompleted, RecommendedAction
 from sre_slack.domain.commands import is_mutating
+from sre_slack.domain.grouping import GroupCounts, count_line, duration_text
 
 SEVERITY_EMOJI = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 TEST_HEADER_PREFIX = "🧪 TEST · "
@@ -138,6 +139,8 @@ def build_investigation_message(
     feedback: FeedbackSummary | None = None,
     resent: bool = False,
     acknowledged: Acknowledged | None = None,
+    revised_at: datetime | None = None,
+    group: GroupCounts | None = None,
 ) -> SlackMessage:
     """Render an investigation (resolved or not, acknowledged or not, with the feedback so far) as a message Slack
     accepts.
@@ -155,7 +158,7 @@ def build_investigation_message(
         text = truncate(RESENT_TEXT_PREFIX + text, FALLBACK_TEXT_MAX)
     try:
         blocks = _full_blocks(inv, target, resolved_at=resolved_at, feedback=feedback, resent=resent,
-                              acknowledged=acknowledged)
+                              acknowledged=acknowledged, revised_at=revised_at, group=group)
         problems = validate_message(blocks, text)
     except SlackObjectFormationError as exc:  # slack_sdk refused a block while the budget was counted
         problems = [str(exc)]
@@ -199,12 +202,20 @@ def status_blocks(
     resolved_at: datetime | None,
     resent: bool = False,
     acknowledged: Acknowledged | None = None,
+    revised_at: datetime | None = None,
+    group: GroupCounts | None = None,
 ) -> list[ContextBlock]:
-    """The context lines under the title: that it is a test, when it was resolved, that it is a re-sent copy, who
-    acknowledged it (last: where the click handler inserts that line too)."""
+    """The context lines under the title: that it is a test, the storm's count line, when it was resolved (and
+    after how long), when it was last revised, that it is a re-sent copy, who acknowledged it (last: where the
+    click handler inserts that line too)."""
     lines = [context(TEST_NOTICE, block_id="test_marker")] if inv.test else []
+    if group is not None and (counted := count_line(group)) is not None:
+        lines.append(context(f"🧵 {counted}", block_id="storm_count"))
     if resolved_at is not None:
-        lines.append(context(f"✅ Resolved at {slack_date(resolved_at)}", block_id="resolved"))
+        lines.append(context(f"✅ Resolved at {slack_date(resolved_at)} · after "
+                             f"{duration_text(inv.alert.fired_at, resolved_at)}", block_id="resolved"))
+    if revised_at is not None:
+        lines.append(context(f"✏️ Updated {revised_at.astimezone(UTC):%H:%M} UTC", block_id="revised"))
     if resent:
         lines.append(resent_notice())
     if acknowledged is not None:
@@ -227,6 +238,75 @@ def summary_block(inv: InvestigationCompleted, *, limit: int = SUMMARY_MAX) -> S
         block_id="summary",
         fields=[truncate(f"*{name}*\n{value}", SECTION_FIELD_TEXT_MAX) for name, value in fields],
     )
+
+
+def links_blocks(inv: InvestigationCompleted) -> list[ContextBlock]:
+    """The alert's own links (Alertmanager / Grafana, runbook), when the engine sent them."""
+    links = []
+    if inv.alert.source_url:
+        links.append("🔗 " + link(inv.alert.source_url, "Alert source"))
+    if inv.alert.runbook_url:
+        links.append("📖 " + link(inv.alert.runbook_url, "Runbook"))
+    return [context(" · ".join(links), block_id="alert_links")] if links else []
+
+
+def build_thread_reply(
+    inv: InvestigationCompleted,
+    *,
+    tenant_id: str,
+    resolved_at: datetime | None = None,
+    feedback: FeedbackSummary | None = None,
+    resent: bool = False,
+    acknowledged: Acknowledged | None = None,
+    revised_at: datetime | None = None,
+) -> SlackMessage:
+    """A storm member in its group's thread, compactly: title, status lines, summary, links, the start of the root
+    cause, the first affected resource, then the same closing rows (Acknowledge, portal, feedback) as a whole
+    message."""
+    target = FeedbackButtonValue(tenant_id=tenant_id, investigation_id=inv.investigation_id)
+    text = fallback_text(inv, resolved=resolved_at is not None)
+    if resent:
+        text = truncate(RESENT_TEXT_PREFIX + text, FALLBACK_TEXT_MAX)
+    blocks: list[Block] = [
+        title_block(inv, resolved=resolved_at is not None),
+        *status_blocks(inv, resolved_at=resolved_at, resent=resent, acknowledged=acknowledged,
+                       revised_at=revised_at),
+        summary_block(inv, limit=500),
+        *links_blocks(inv),
+    ]
+    if inv.root_cause.strip():
+        # The start of the analysis only: the whole of it is one click away (the portal).
+        blocks.append(section(f"*Root cause* {clip(inv.root_cause.strip(), REPLY_ROOT_CAUSE_MAX)}",
+                              block_id="root_cause"))
+    if inv.affected_resources:
+        resources = inv.affected_resources
+        more = f" · …and {len(resources) - 1} more" if len(resources) > 1 else ""
+        blocks.append(context(_resource_line(resources[0]) + more, block_id="resources"))
+    blocks += closing_blocks(inv, target, feedback)
+    problems = validate_message(blocks, text)
+    if problems:
+        raise ValueError("thread reply breaks Slack limits: " + "; ".join(problems[:5]))
+    return SlackMessage(text=text, blocks=tuple(blocks))
+
+
+# How much of the root cause a storm reply shows.
+REPLY_ROOT_CAUSE_MAX = 300
+# What a note in the investigation's thread may quote of the new root cause.
+NOTE_ROOT_CAUSE_MAX = 1500
+
+
+def build_revised_note(inv: InvestigationCompleted) -> SlackMessage:
+    """The thread reply of a re-investigation: what changed."""
+    body = clip(inv.root_cause.strip(), NOTE_ROOT_CAUSE_MAX) or "_The investigation no longer reports a root cause._"
+    text = f"✏️ Root cause revised: {body}"
+    return SlackMessage(text=truncate(escape(one_line("Root cause revised: " + inv.root_cause)), FALLBACK_TEXT_MAX),
+                        blocks=(section(truncate(text, SECTION_TEXT_MAX), block_id="revised_note"),))
+
+
+def build_resolved_note(inv: InvestigationCompleted, resolved_at: datetime) -> SlackMessage:
+    """The thread reply of a resolve: after how long."""
+    text = f"✅ Resolved after {duration_text(inv.alert.fired_at, resolved_at)}"
+    return SlackMessage(text=text, blocks=(section(text, block_id="resolved_note"),))
 
 
 def portal_actions(portal_url: str) -> ActionsBlock:
@@ -259,12 +339,16 @@ def _full_blocks(
     feedback: FeedbackSummary | None,
     resent: bool,
     acknowledged: Acknowledged | None,
+    revised_at: datetime | None = None,
+    group: GroupCounts | None = None,
 ) -> list[Block]:
     portal = _portal(inv.portal_url)
     head: list[Block] = [
         title_block(inv, resolved=resolved_at is not None),
-        *status_blocks(inv, resolved_at=resolved_at, resent=resent, acknowledged=acknowledged),
+        *status_blocks(inv, resolved_at=resolved_at, resent=resent, acknowledged=acknowledged,
+                       revised_at=revised_at, group=group),
         summary_block(inv),
+        *links_blocks(inv),
     ]
     tail = closing_blocks(inv, target, feedback)
     feedback_line = [block for block in tail if block.block_id == FEEDBACK_SUMMARY_BLOCK_ID]

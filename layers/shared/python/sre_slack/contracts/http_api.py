@@ -89,10 +89,16 @@ class PickerChannel(_Answer):
     is_member: bool
 
 
+class GroupingSetting(_Answer):
+    enabled: bool
+    window_minutes: int | None = Field(description="the storm window; null when grouping is off")
+
+
 class ChannelPicker(_Answer):
     """`GET /slack/channels` (`?refresh=true` lists again instead of using the cached listing)."""
 
     channels: list[PickerChannel]
+    grouping: GroupingSetting = Field(description="how the stored routing groups alert storms (routes may opt out)")
     fetched_at: datetime
     truncated: bool | None = Field(None, description="present (true) when Slack's listing was cut short")
 
@@ -153,6 +159,7 @@ class RatingView(_Answer):
     comment: str | None
     commented_at: datetime | None
     previous: PreviousFeedback | None
+    before_revision: bool = Field(False, description="given before the investigation was last re-investigated")
 
 
 class FeedbackReport(_Answer):

@@ -24,6 +24,7 @@ Choices the contract leaves open:
   as false.
 - `portal_url` must be an absolute http(s) URL made only of URL characters (no spaces, quotes, `<`, `>` or
   `|`), so it can be a button's `url` and sit inside a mrkdwn link without breaking out of it.
+- `alert.source_url` and `alert.runbook_url` are held to the same rule: they become links on the message.
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ class Alert(_Model):
     fired_at: UtcDatetime
     fingerprint: StrictStr | None = None
     labels: Annotated[dict[StrictStr, StrictStr], _none_to(dict)] = Field(default_factory=dict)
+    # The alert in Alertmanager or Grafana, and its runbook: links on the message (http/https only).
+    source_url: PortalUrl | None = None
+    runbook_url: PortalUrl | None = None
 
 
 class AffectedResource(_Model):

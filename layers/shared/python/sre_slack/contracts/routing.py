@@ -113,6 +113,17 @@ RouteName = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_ch
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
+DEFAULT_WINDOW_MINUTES = 10
+MAX_WINDOW_MINUTES = 240
+
+
+class Grouping(BaseModel):
+    """Alert grouping (storms) switched on, with its window (CONTRACT.md "Alert grouping")."""
+
+    model_config = _STRICT
+
+    window_minutes: Annotated[int, Field(ge=1, le=MAX_WINDOW_MINUTES)] = DEFAULT_WINDOW_MINUTES
+
 
 # Exactly one of `cluster` and `workspace`, as _exactly_one_target checks it.
 _ONE_TARGET = {"oneOf": [{"required": [name], "properties": {name: {"type": "string"}}}
@@ -130,6 +141,8 @@ class Route(BaseModel):
     channels: Annotated[ChannelList, AfterValidator(_route_channels_not_empty)] = Field(
         json_schema_extra={"minItems": 1})
     severities: SeverityList | None = Field(None, json_schema_extra={"minItems": 1})
+    # Only `false` means something on a route: its channels get every alert alone (no storm threads).
+    grouping: Literal[False] | None = None
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> Route:
@@ -155,6 +168,15 @@ class RoutingDocument(BaseModel):
     default_channels: ChannelList = []
     digest_channels: ChannelList = []
     routes: Annotated[list[Route], Field(max_length=MAX_ROUTES)] = []
+    # Absent: grouping on with the default window; `false`: every alert is posted alone.
+    grouping: Grouping | Literal[False] | None = None
+
+    @property
+    def window_minutes(self) -> int | None:
+        """The grouping window of the document, or None when grouping is switched off."""
+        if self.grouping is False:
+            return None
+        return (self.grouping or Grouping()).window_minutes
 
     def to_json_dict(self) -> dict[str, Any]:
         """The document as JSON data, for storage and GET: absent optional route fields stay absent."""

@@ -39,6 +39,8 @@ class FeedbackSummary:
     counts: Mapping[str, int] = field(default_factory=dict)
     latest_user_id: str | None = None
     latest_rating: str | None = None
+    # How many of the ratings were given before the investigation was last revised (they stay, marked).
+    before_revision: int = 0
 
     @property
     def total(self) -> int:

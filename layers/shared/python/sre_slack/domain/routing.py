@@ -51,6 +51,14 @@ class RoutingDecision:
     level: RoutingLevel
     matched_routes: tuple[int, ...] = ()
     reason: str | None = None
+    # Channels whose alerts are posted alone (`"grouping": false` on a route naming them, or on the document).
+    ungrouped: frozenset[str] = frozenset()
+    # The storm window for the other channels (CONTRACT.md "Alert grouping"); None: grouping is off everywhere.
+    window_minutes: int | None = None
+
+    def grouping_window(self, channel: str) -> int | None:
+        """Minutes of the storm window for alerts to `channel`, or None when they are posted alone."""
+        return None if channel in self.ungrouped else self.window_minutes
 
 
 def _merge_channels(routes: list[Route]) -> tuple[str, ...]:
@@ -67,22 +75,27 @@ def resolve_channels(
     candidates = [(i, route) for i, route in enumerate(doc.routes) if route.matches_severity(severity)]
     cluster_matches = [(index, route) for index, route in candidates if route.cluster == cluster]
     if cluster_matches:
-        return _decision("cluster", cluster_matches)
+        return _decision(doc, "cluster", cluster_matches)
     if workspace is not None:
         workspace_matches = [(index, route) for index, route in candidates if route.workspace == workspace]
         if workspace_matches:
-            return _decision("workspace", workspace_matches)
+            return _decision(doc, "workspace", workspace_matches)
     if doc.default_channels:
-        return RoutingDecision(channels=tuple(doc.default_channels), level="default")
+        return RoutingDecision(channels=tuple(doc.default_channels), level="default",
+                               window_minutes=doc.window_minutes)
     return RoutingDecision(channels=(), level="none", reason=REASON_NO_ROUTE)
 
 
-def _decision(level: RoutingLevel, matches: list[tuple[int, Route]]) -> RoutingDecision:
+def _decision(doc: RoutingDocument, level: RoutingLevel, matches: list[tuple[int, Route]]) -> RoutingDecision:
     # A validated route always has channels, so a matching level never yields an empty decision.
+    # A channel named by any matching route with `grouping: false` gets its alerts alone: off wins.
+    ungrouped = frozenset(c for _, route in matches if route.grouping is False for c in route.channels)
     return RoutingDecision(
         channels=_merge_channels([route for _, route in matches]),
         level=level,
         matched_routes=tuple(index for index, _ in matches),
+        ungrouped=ungrouped,
+        window_minutes=doc.window_minutes,
     )
 
 

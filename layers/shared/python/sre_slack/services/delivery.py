@@ -73,6 +73,8 @@ class Job:
     ts: str | None = None  # an update's message
     # Slack may hold an earlier copy: the message says it was re-sent (CONTRACT.md).
     resend: bool = False
+    # A post that is a reply in this message's thread (storm members, revised / resolved notes).
+    thread_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,7 @@ def _call(client: WebClient, job: Job, message: SlackMessage, deadline: Deadline
         return skipped("paced: no time left in this invocation for this channel", retry_after=1)
     if wait > 0:
         time.sleep(wait)
-    return post_message(client, job.channel, message)
+    return post_message(client, job.channel, message, thread_ts=job.thread_ts)
 
 
 def _apply(session: SlackSession, job: Job, result: SlackResult, rendered: str | None,
@@ -198,7 +200,7 @@ def _apply(session: SlackSession, job: Job, result: SlackResult, rendered: str |
     retry_after = result.retry_after
     if result.outcome == Outcome.OK:
         if job.call == Call.POST:
-            ledger.mark_posted(job.key, ts=result.ts or "", rendered=rendered)
+            ledger.mark_posted(job.key, ts=result.ts or "", rendered=rendered, thread_ts=job.thread_ts)
             if recovered(job.channel):
                 clear_channel_health(session.tenant_id, job.channel)
             logger.info(f"{what} posted", ts=result.ts, **details)

@@ -7,6 +7,7 @@ Each rating carries what was said with it (`reason`, `comment`) and, under `prev
 comment said with an earlier rating of the same rater (`{"rating", "label", "reason", "reason_label",
 "comment", "commented_at"}`), or null when there is none: after a change of rating, the words said with the
 old one stay visible as history instead of seeming to explain the new one (docs/feedback-and-events.md).
+`before_revision` is true for a rating given before the investigation's last re-investigation.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from sre_slack.blocks.modal import REASONS
 from sre_slack.domain.ratings import RATING_LABELS, RATINGS
+from sre_slack.storage.investigations import revised_at
 from sre_slack.storage.ratings import Rating, list_ratings
 
 
@@ -39,6 +41,8 @@ def _previous(rating: Rating) -> dict[str, Any] | None:
 
 def feedback_report(tenant_id: str, investigation_id: str) -> dict[str, Any]:
     ratings = list_ratings(tenant_id, investigation_id)
+    # A rating given before the last re-investigation judged the analysis shown then: it stays, marked.
+    revised = revised_at(tenant_id, investigation_id) if ratings else None
     return {
         "investigation_id": investigation_id,
         "total": len(ratings),
@@ -59,6 +63,7 @@ def feedback_report(tenant_id: str, investigation_id: str) -> dict[str, Any]:
                 "comment": r.comment,
                 "commented_at": _iso(r.commented_at),
                 "previous": _previous(r),
+                "before_revision": revised is not None and r.rated_at <= revised,
             }
             for r in ratings
         ],

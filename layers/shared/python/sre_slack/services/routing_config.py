@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sre_slack.contracts.routing import RoutingDocument, problems_message
+from sre_slack.contracts.routing import DEFAULT_WINDOW_MINUTES, RoutingDocument, problems_message
 from sre_slack.observability import get_logger
 from sre_slack.services import workspace
 from sre_slack.slack import directory
@@ -155,15 +155,19 @@ def save_routing(tenant_id: str, doc: RoutingDocument) -> StoredRouting:
 def channel_picker(tenant_id: str, *, refresh: bool = False) -> dict[str, Any]:
     """What the portal's channel picker offers (CONTRACT.md `GET /slack/channels`). Raises NotInstalled or
     SlackCallFailed."""
-    installation = load_tenant_config(tenant_id).installation
+    config = load_tenant_config(tenant_id)
+    installation = config.installation
     token = workspace.active_token(installation)
     assert installation is not None
     try:
         listing = directory.list_channels(tenant_id, installation.team_id, token, refresh=refresh)
     except SlackCallFailed as exc:
         raise workspace.refused(installation, exc.failure) from exc
+    # How the stored routing groups alert storms (CONTRACT.md "Alert grouping"), for the picker's settings.
+    window = config.routing.window_minutes if config.routing is not None else DEFAULT_WINDOW_MINUTES
     body: dict[str, Any] = {
         "channels": [channel.to_json() for channel in listing.channels],
+        "grouping": {"enabled": window is not None, "window_minutes": window},
         "fetched_at": datetime.fromtimestamp(listing.fetched_at, UTC).isoformat().replace("+00:00", "Z"),
     }
     if not listing.complete:

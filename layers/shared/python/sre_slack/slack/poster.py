@@ -40,9 +40,13 @@ class SlackResult:
                 "status": failure.status if failure else None}
 
 
-def post_message(client: WebClient, channel: str, message: SlackMessage) -> SlackResult:
+def post_message(client: WebClient, channel: str, message: SlackMessage, *,
+                 thread_ts: str | None = None) -> SlackResult:
+    """A message in the channel, or a reply in `thread_ts`'s thread (replies paced like any post: Slack counts
+    them against the channel)."""
+    threading = {"thread_ts": thread_ts} if thread_ts else {}
     try:
-        response = client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False,
+        response = client.chat_postMessage(channel=channel, unfurl_links=False, unfurl_media=False, **threading,
                                            **message.as_kwargs())
     except Exception as exc:  # every failure is classified; the policy decides
         failure = classify(exc)

@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sre_slack.contracts.investigation import InvestigationCompleted
@@ -48,6 +48,8 @@ class StoredInvestigation:
     payload_sha: str
     versions: frozenset[str] = frozenset()
     resolved_at: datetime | None = None
+    # When a re-investigation last replaced the payload (the message says "Updated HH:MM").
+    revised_at: datetime | None = None
 
     @property
     def render_version(self) -> str:
@@ -63,15 +65,19 @@ class InvestigationState:
     deliveries: dict[str, Delivery] = field(default_factory=dict)
     feedback: list[Rating] = field(default_factory=list)
     acknowledgement: Acknowledgement | None = None
+    # Thread replies about the investigation (revised, resolved), by sort key: ledger deliveries of their own.
+    notes: dict[str, Delivery] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class InitialDelivery:
-    """What the first sighting writes for one channel: a claim (`posting`) or a final status with a reason."""
+    """What the first sighting writes for one channel: a claim (`posting`) or a final status with a reason, and
+    the delivery's part in a storm group (`extra`: role, parent, group key)."""
 
     channel: str
     status: DeliveryStatus
     reason: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def delivery_key(tenant_id: str, investigation_id: str, channel: str) -> Key:
@@ -105,34 +111,48 @@ def _stored_from_values(tenant_id: str, values: Mapping[str, Any]) -> StoredInve
     if inv is None:
         return None
     resolved = values.get("resolved_at")
+    revised = values.get("reinvestigated_at")
     return StoredInvestigation(tenant_id=tenant_id, investigation=inv,
                                payload_sha=str(values.get("payload_sha") or payload_sha(inv)),
                                versions=frozenset(values.get("versions") or ()),
-                               resolved_at=datetime.fromisoformat(resolved) if resolved else None)
+                               resolved_at=datetime.fromisoformat(resolved) if resolved else None,
+                               revised_at=datetime.fromtimestamp(int(revised), UTC) if revised else None)
+
+
+class GroupTaken(Exception):
+    """The first sighting's transaction assumed it would start storm groups that someone else started meanwhile
+    (nothing was written): join them (storage.groups.join) and try again."""
 
 
 def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliveries: Iterable[InitialDelivery], *,
-                          attempt: Attempt) -> bool:
+                          attempt: Attempt, new_groups: Iterable[Mapping[str, Any]] = ()) -> bool:
     """Mark the investigation seen, count the alert (unless it is a test) and claim or settle every channel, in ONE
-    transaction. True when this call was first; False when the investigation was already seen (nothing written).
-    Raises `Contention` when concurrent writers kept holding the same items."""
+    transaction, with the storm groups it starts (`new_groups`, each only where absent). True when this call was
+    first; False when the investigation was already seen (nothing written). Raises `GroupTaken` when only a group
+    existed, `Contention` when concurrent writers kept holding the same items."""
     sha = payload_sha(inv)
     seen = {**keys.seen_key(tenant_id, inv.investigation_id), "tenant_id": tenant_id,
             "investigation_id": inv.investigation_id, "cluster": inv.cluster, "payload_sha": sha, "versions": {sha},
             "test": inv.test,
             "first_seen_at": int(time.time()), "completed_epoch": _completed_epoch(inv), **_payload_attributes(inv)}
     actions = [table().put_action(seen, condition="attribute_not_exists(pk)")]
+    groups_at = len(actions)
+    actions += [table().put_action(group, condition="attribute_not_exists(pk)") for group in new_groups]
+    groups_end = len(actions)
     if not inv.test:
         actions.append(counters.count_alert_action(tenant_id, inv))
     for delivery in list(deliveries)[:MAX_CHANNELS_PER_INVESTIGATION]:
         key = delivery_key(tenant_id, inv.investigation_id, delivery.channel)
         if delivery.status == DeliveryStatus.POSTING:
-            actions.append(ledger.claim_action(key, delivery.channel, attempt))
+            actions.append(ledger.claim_action(key, delivery.channel, attempt, delivery.extra))
         else:
-            actions.append(ledger.settled_action(key, delivery.channel, delivery.status, delivery.reason or ""))
+            actions.append(ledger.settled_action(key, delivery.channel, delivery.status, delivery.reason or "",
+                                                 delivery.extra))
     try:
         table().transact(actions)
-    except TransactionFailed:
+    except TransactionFailed as failed:
+        if not failed.failed_at(0) and any(failed.failed_at(i) for i in range(groups_at, groups_end)):
+            raise GroupTaken() from failed
         return False
     return True
 
@@ -143,6 +163,7 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
     deliveries: dict[str, Delivery] = {}
     feedback: list[Rating] = []
     acknowledgement: Acknowledgement | None = None
+    notes: dict[str, Delivery] = {}
     for values in table().query(keys.investigation_pk(tenant_id, investigation_id)):
         sk = values["sk"]
         if sk == keys.SEEN_SK:
@@ -154,7 +175,9 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
             feedback.append(Rating.from_values(values))
         elif sk == keys.ACK_SK:
             acknowledgement = Acknowledgement.from_values(values)
-    return InvestigationState(stored, deliveries, feedback, acknowledgement)
+        elif sk.startswith(keys.NOTE_PREFIX):
+            notes[sk] = Delivery.from_values(values, sk.removeprefix(keys.NOTE_PREFIX).split("#", 1)[0])
+    return InvestigationState(stored, deliveries, feedback, acknowledgement, notes)
 
 
 def load_marks(tenant_id: str, investigation_id: str) -> tuple[list[Rating], Acknowledgement | None]:
@@ -181,6 +204,13 @@ def cluster_of(tenant_id: str, investigation_id: str) -> str | None:
     stored = _stored_from_values(tenant_id, values)  # SEEN written before it carried `cluster`
     # A SEEN with neither (never written so by posting) still lets the click count; its event says so.
     return stored.investigation.cluster if stored is not None else UNKNOWN_CLUSTER
+
+
+def revised_at(tenant_id: str, investigation_id: str) -> int | None:
+    """When a re-investigation last replaced the investigation's payload (epoch seconds), or None."""
+    values = table().get(keys.seen_key(tenant_id, investigation_id))
+    revised = (values or {}).get("reinvestigated_at")
+    return int(revised) if revised is not None else None
 
 
 def _completed_epoch(inv: InvestigationCompleted) -> float | None:

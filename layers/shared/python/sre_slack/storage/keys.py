@@ -13,6 +13,8 @@ DELIVERY_PREFIX = "DELIVERY#"
 FEEDBACK_PREFIX = "FEEDBACK#"
 ACK_SK = "ACK"
 OUTBOX_PREFIX = "OUTBOX#"
+NOTE_PREFIX = "NOTE#"
+WINDOW_PREFIX = "WINDOW#"
 DAY_PREFIX = "DAY#"
 
 BY_TEAM_INDEX = "ByTeam"
@@ -50,6 +52,17 @@ def seen_key(tenant_id: str, investigation_id: str) -> dict[str, str]:
 
 def delivery_key(tenant_id: str, investigation_id: str, channel_id: str) -> dict[str, str]:
     return {"pk": investigation_pk(tenant_id, investigation_id), "sk": f"{DELIVERY_PREFIX}{channel_id}"}
+
+
+def note_key(tenant_id: str, investigation_id: str, channel_id: str, note: str) -> dict[str, str]:
+    """A thread reply about the investigation (revised, resolved): its own ledger delivery."""
+    return {"pk": investigation_pk(tenant_id, investigation_id), "sk": f"{NOTE_PREFIX}{channel_id}#{note}"}
+
+
+def group_key(tenant_id: str, identity: str, window_start: str, escalated: str | None = None) -> dict[str, str]:
+    """A storm group of one channel (identity: a hash of channel, cluster, alert and namespace)."""
+    sk = f"{WINDOW_PREFIX}{window_start}" + (f"#ESCALATED#{escalated}" if escalated else "")
+    return {"pk": f"TENANT#{tenant_id}#GROUP#{identity}", "sk": sk}
 
 
 def feedback_key(tenant_id: str, investigation_id: str, user_id: str) -> dict[str, str]:

@@ -70,6 +70,12 @@ class Delivery:
     # The last chat.update Slack refused (channel, payload or token): the message shows `rendered`, not the latest.
     update_refused: str | None = None
     updated_at: int = 0
+    # Storms and threads (docs/posting.md "Alert storms"): the reply's thread, the delivery's part in its group
+    # ("first" | "member"), the group's first investigation and the group item.
+    thread_ts: str | None = None
+    role: str | None = None
+    parent: str | None = None
+    group: Key | None = None
 
     def lease_alive(self, now: float | None = None) -> bool:
         return self.status == DeliveryStatus.POSTING and (self.lease_until or 0) > (time.time() if now is None else now)
@@ -87,7 +93,10 @@ class Delivery:
                    # A delivery parked `unknown` (before re-sends were automatic) may have a copy in Slack too.
                    resend=bool(values.get("resend")) or status == DeliveryStatus.UNKNOWN,
                    resends=int(values.get("resends") or 0), update_refused=values.get("update_refused"),
-                   updated_at=int(values.get("updated_at") or 0))
+                   updated_at=int(values.get("updated_at") or 0), thread_ts=values.get("thread_ts"),
+                   role=values.get("role"), parent=values.get("parent"),
+                   group={"pk": str(values["group_pk"]), "sk": str(values["group_sk"])}
+                   if values.get("group_pk") and values.get("group_sk") else None)
 
 
 @dataclass(frozen=True)
@@ -161,10 +170,12 @@ def claim(key: Key, channel: str, attempt: Attempt, *, when_absent: bool = False
     return Claim(True, before, resend=before.resend or taken_over)
 
 
-def mark_posted(key: Key, *, ts: str, rendered: str | None = None) -> None:
-    """The message is in Slack. Unconditional: whatever anyone concluded meanwhile, this is the truth."""
+def mark_posted(key: Key, *, ts: str, rendered: str | None = None, thread_ts: str | None = None) -> None:
+    """The message is in Slack (as a reply in `thread_ts`'s thread, when given). Unconditional: whatever anyone
+    concluded meanwhile, this is the truth."""
     table().update(key, set_={"status": str(DeliveryStatus.POSTED), "ts": ts, "rendered": rendered, "reason": None,
-                              "posted_at": _now(), "updated_at": _now()}, remove=("lease_until", "update_refused"))
+                              "posted_at": _now(), "updated_at": _now(), "thread_ts": thread_ts},
+                   remove=("lease_until", "update_refused"))
 
 
 def mark_rendered(key: Key, *, rendered: str) -> None:
