@@ -4,6 +4,7 @@ re-rendering the posted message from storage."""
 from __future__ import annotations
 
 import json
+import time
 
 from tests.posting import deliver, example, setup_tenant
 from tests.support import call_http, form_body, signed_headers
@@ -61,3 +62,22 @@ def test_ratings_survive_reinvestigation_and_resolve(aws, functions, slack):
     assert message.blocks[0]["text"]["text"].startswith("✅")
     assert "Rated *Accurate* by <@U0ALICE>" in _summary_line(slack, channel, ts)
     assert len(slack.top_level(channel)) == 1
+
+
+def test_a_click_after_a_revision_keeps_the_earlier_ratings_marked(aws, functions, slack):
+    setup_tenant(functions, slack)
+    investigation = example()
+    deliver(aws, investigation)
+    [posted] = slack.messages()
+    channel, ts = posted.channel, posted.ts
+    _click(functions, slack, channel, ts, "feedback_accurate", "U0ALICE")
+    deliver(aws, example(root_cause="Memory limit too low after rollout 2.14 (re-investigated)."))
+    assert _summary_line(slack, channel, ts).endswith("(before revision)")
+
+    time.sleep(1.05 - time.time() % 1)  # times are whole seconds: a rating in the revision's second counts before it
+    _click(functions, slack, channel, ts, "feedback_needs_improvement", "U0BOB")
+    line = _summary_line(slack, channel, ts)
+    assert "by <@U0BOB>" in line and line.endswith("(1 before revision)"), line
+    report = call_http(functions, "GET", f"/investigations/{investigation['investigation_id']}/feedback",
+                       tenant=investigation["tenant_id"], function="PortalApiFunction")
+    assert {r["user_id"]: r["before_revision"] for r in report.json["ratings"]} == {"U0ALICE": True, "U0BOB": False}

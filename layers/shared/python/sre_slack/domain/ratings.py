@@ -47,8 +47,15 @@ class FeedbackSummary:
         return sum(max(0, self.counts.get(rating, 0)) for rating in RATINGS)
 
 
-def summarize(rows: Iterable[RatedRow], latest: RatedRow | None = None) -> FeedbackSummary:
-    """Counts per rating and the rater to name: `latest` (the click being answered) or the newest row.
+def given_before_revision(row: RatedRow, revised_at: float | None) -> bool:
+    """A rating of the root cause as it was before the last re-investigation (`revised_at`, epoch seconds)."""
+    return revised_at is not None and row.rated_at <= revised_at
+
+
+def summarize(rows: Iterable[RatedRow], latest: RatedRow | None = None,
+              revised_at: float | None = None) -> FeedbackSummary:
+    """Counts per rating, the rater to name (`latest`, the click being answered, or the newest row), and how many
+    were given before the last revision.
 
     Rows with a rating we do not know are left out of the counts; among rows rated at the same moment the
     newest is the one with the greatest user id, so the choice does not depend on the order of `rows`.
@@ -63,4 +70,5 @@ def summarize(rows: Iterable[RatedRow], latest: RatedRow | None = None) -> Feedb
         counts=counts,
         latest_user_id=named.user_id if named else None,
         latest_rating=named.rating if named else None,
+        before_revision=sum(1 for row in rows if given_before_revision(row, revised_at)),
     )

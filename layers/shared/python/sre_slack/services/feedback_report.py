@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sre_slack.blocks.modal import REASONS
-from sre_slack.domain.ratings import RATING_LABELS, RATINGS
+from sre_slack.domain.ratings import RATING_LABELS, RATINGS, given_before_revision
 from sre_slack.storage.investigations import revised_at
 from sre_slack.storage.ratings import Rating, list_ratings
 
@@ -63,7 +63,7 @@ def feedback_report(tenant_id: str, investigation_id: str) -> dict[str, Any]:
                 "comment": r.comment,
                 "commented_at": _iso(r.commented_at),
                 "previous": _previous(r),
-                "before_revision": revised is not None and r.rated_at <= revised,
+                "before_revision": given_before_revision(r, revised),
             }
             for r in ratings
         ],

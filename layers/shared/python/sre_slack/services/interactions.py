@@ -324,10 +324,10 @@ def _show_stored(token: str, tenant_id: str, investigation_id: str, channel_id: 
     stored. Both lines come from one Query, so neither click's update ever drops the other's line."""
     shown = shown_feedback_line(message.blocks)
     for _round in range(_SHOW_ROUNDS):
-        rows, ack = investigations.load_marks(tenant_id, investigation_id)
+        rows, ack, revised_at = investigations.load_marks(tenant_id, investigation_id)
         # The line names the rater this click answers, else the one the message names already (still rated).
         named = latest or _rater_named(shown, rows)
-        summary = ratings.summarize(rows, latest=named)
+        summary = ratings.summarize(rows, latest=named, revised_at=revised_at)
         acknowledged = Acknowledged(ack.user_id, datetime.fromtimestamp(ack.acknowledged_at, UTC)) if ack else None
         lines = (render_feedback_line(summary), render_acknowledged(acknowledged) if acknowledged else None)
         if lines == showing:

@@ -161,11 +161,7 @@ def render(stored: StoredInvestigation, feedback: list[Rating] | None, *, resent
 def _feedback_summary(stored: StoredInvestigation, feedback: list[Rating] | None) -> FeedbackSummary | None:
     if not feedback:
         return None
-    summary = summarize(feedback)
-    if stored.revised_at is None:
-        return summary
-    revised = stored.revised_at.timestamp()
-    return replace(summary, before_revision=sum(1 for r in feedback if r.rated_at <= revised))
+    return summarize(feedback, revised_at=stored.revised_at.timestamp() if stored.revised_at else None)
 
 
 def assign_groups(config: TenantConfig, inv: InvestigationCompleted, plan: list[InitialDelivery], *,

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sre_slack.contracts.investigation import InvestigationCompleted
 from sre_slack.domain.delivery_policy import DeliveryStatus
@@ -180,18 +180,30 @@ def load_state(tenant_id: str, investigation_id: str) -> InvestigationState:
     return InvestigationState(stored, deliveries, feedback, acknowledgement, notes)
 
 
-def load_marks(tenant_id: str, investigation_id: str) -> tuple[list[Rating], Acknowledgement | None]:
-    """Every rating and the acknowledgement of one investigation: what a click shows, in one Query (`ACK` to
-    `FEEDBACK#…`, the few ledger items in between included)."""
+class Marks(NamedTuple):
+    """What a click shows: every rating, the acknowledgement, and when the investigation was last revised (epoch
+    seconds; ratings given before it are marked)."""
+
+    feedback: list[Rating]
+    acknowledgement: Acknowledgement | None
+    revised_at: int | None
+
+
+def load_marks(tenant_id: str, investigation_id: str) -> Marks:
+    """In one Query of the investigation's partition, `ACK` to `SEEN` (the few ledger, note and outbox items in
+    between included)."""
     feedback: list[Rating] = []
     acknowledgement: Acknowledgement | None = None
+    revised: int | None = None
     for values in table().query(keys.investigation_pk(tenant_id, investigation_id),
-                                sk_between=(keys.ACK_SK, keys.FEEDBACK_PREFIX[:-1] + "$")):
+                                sk_between=(keys.ACK_SK, keys.SEEN_SK)):
         if values["sk"] == keys.ACK_SK:
             acknowledgement = Acknowledgement.from_values(values)
         elif values["sk"].startswith(keys.FEEDBACK_PREFIX):
             feedback.append(Rating.from_values(values))
-    return sorted(feedback, key=lambda r: (r.rated_at, r.user_id)), acknowledgement
+        elif values["sk"] == keys.SEEN_SK and values.get("reinvestigated_at") is not None:
+            revised = int(values["reinvestigated_at"])
+    return Marks(sorted(feedback, key=lambda r: (r.rated_at, r.user_id)), acknowledgement, revised)
 
 
 def cluster_of(tenant_id: str, investigation_id: str) -> str | None:
