@@ -94,6 +94,20 @@ def test_other_alert_names_and_a_later_window_stay_apart(functions, slack, aws):
     assert len(slack.top_level("C0PROD")) == 3
 
 
+def test_a_storm_crossing_a_window_boundary_stays_one_thread(functions, slack, aws):
+    setup_tenant(functions, slack)
+    # 08:18:00 .. 08:22:45: the aligned windows change at 08:20, the storm does not.
+    storm = [alert(i, seconds=6 * 60 + i * 15) for i in range(20)]
+    run(aws, storm[0])  # the first (in one batch, whichever record claims the group first is)
+    for start in range(1, 20, 5):
+        run(aws, *storm[start:start + 5])
+    [first] = slack.top_level("C0PROD")
+    assert len(slack.replies("C0PROD", first.ts)) == 19
+    # Beyond the window of the storm's first (08:18 + 10 min) a new one starts.
+    run(aws, alert(99, seconds=16 * 60 + 30))
+    assert where_is(slack, "inv_storm_099") == "top"
+
+
 def test_the_window_comes_from_the_routing(functions, slack, aws):
     setup_tenant(functions, slack, routing={"routes": [ROUTE], "grouping": {"window_minutes": 60}})
     run(aws, alert(1))

@@ -13,6 +13,7 @@ from sre_slack.contracts.routing import RoutingDocument
 from sre_slack.domain.grouping import (
     GroupCounts,
     breaks_out,
+    continues,
     count_line,
     duration_text,
     first_message_wait,
@@ -44,6 +45,17 @@ def test_next_window_other_alert_other_namespace_other_channel_are_other_groups(
     assert group_for(_inv(name="KubeNodeNotReady"), "C0PROD", 10) != base
     assert group_for(_inv(namespace="checkout"), "C0PROD", 10) != base
     assert group_for(_inv(), "C0OTHER", 10) != base
+
+
+def test_a_storm_continues_into_the_next_window_while_within_the_window_of_its_first():
+    first = datetime(2026, 11, 27, 8, 18, tzinfo=UTC)
+    nxt = group_for(_inv(fired_at="2026-11-27T08:21:00Z"), "C0PROD", 10)
+    assert nxt.previous(10) == group_for(_inv(fired_at="2026-11-27T08:18:00Z"), "C0PROD", 10)
+    assert nxt.previous(10).escalate("critical") == nxt.escalate("critical").previous(10)
+    assert continues(first, datetime(2026, 11, 27, 8, 21, tzinfo=UTC), 10)
+    assert continues(first, datetime(2026, 11, 27, 8, 28, tzinfo=UTC), 10)  # exactly the window: still in
+    assert not continues(first, datetime(2026, 11, 27, 8, 28, 1, tzinfo=UTC), 10)
+    assert not continues(first, datetime(2026, 11, 27, 8, 17, tzinfo=UTC), 10)  # before its first: no
 
 
 def test_window_start_is_aligned_on_event_time():

@@ -3,17 +3,18 @@ group's first message says about it. Pure: storage keeps the group rows, service
 
 A group is one channel's alerts of one tenant, cluster, `alert.name` and `alert.namespace` whose `fired_at` falls
 in the same window. Windows are aligned on event time (multiples of `window_minutes` since the epoch), so every
-concurrent batch, whatever it received first, computes the same window for an alert and agrees on its group
-without reading anything: the group row of that window decides who is first (a conditional put). The price of
-alignment: a storm that crosses a window boundary makes two groups (two top-level messages), never more per
-window. docs/posting.md "Alert storms" has the whole picture.
+concurrent batch, whatever it received first, computes the same window for an alert and agrees on its group:
+the group row of that window decides who is first (a conditional put). A storm that began in the window before
+continues there while the alert lies within `window_minutes` of that group's first (`continues`), as the
+contract says, so a storm crossing a boundary stays one thread; only alerts at the boundary processed at the
+same instant as the previous window's first can still start a second. docs/posting.md "Alert storms".
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sre_slack.contracts.investigation import InvestigationCompleted
 from sre_slack.domain.routing import SEVERITIES_BY_RANK
@@ -42,6 +43,15 @@ class GroupId:
 
     def escalate(self, severity: str) -> GroupId:
         return GroupId(self.identity, self.window_start, severity)
+
+    def previous(self, window_minutes: int) -> GroupId:
+        """The same alerts' group of the window before (where a storm that began earlier lives)."""
+        return GroupId(self.identity, self.window_start - timedelta(minutes=window_minutes), self.escalated)
+
+
+def continues(first_fired_at: datetime, fired_at: datetime, window_minutes: int) -> bool:
+    """An alert of the next window still belongs to a group whose first fired at most `window_minutes` before it."""
+    return first_fired_at <= fired_at <= first_fired_at + timedelta(minutes=window_minutes)
 
 
 def group_for(inv: InvestigationCompleted, channel: str, window_minutes: int) -> GroupId:

@@ -25,7 +25,6 @@ import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from sre_slack.blocks.investigation import (
     build_investigation_message,
@@ -48,6 +47,7 @@ from sre_slack.domain.grouping import (
     FIRST_MESSAGE_WAIT_SECONDS,
     GroupCounts,
     breaks_out,
+    continues,
     first_message_wait,
     group_for,
 )
@@ -165,13 +165,15 @@ def _feedback_summary(stored: StoredInvestigation, feedback: list[Rating] | None
 
 
 def assign_groups(config: TenantConfig, inv: InvestigationCompleted, plan: list[InitialDelivery], *,
-                  optimistic: bool = False) -> tuple[list[InitialDelivery], list[dict[str, Any]]]:
+                  optimistic: bool = False) -> tuple[list[InitialDelivery], list[groups.NewGroup]]:
     """Each grouped channel's part in its storm group: first (posted as usual) or member (a reply in the first's
     thread). A member more severe than the group's first breaks out: it joins (or starts) the group of its own
     severity instead, so it is posted top-level and the alerts of that severity thread under it. Test
-    investigations are never grouped. `optimistic`: assume every group is new, read nothing, and answer the group
-    items to create with the first sighting (storage.investigations.record_first_sighting)."""
-    new_groups: list[dict[str, Any]] = []
+    investigations are never grouped. A storm that began in the window before, whose first fired at most the window
+    before this alert, goes on in that group (domain.grouping.continues). `optimistic`: assume every group is new
+    and no storm goes on, read nothing, and answer the groups to start with the first sighting, whose transaction
+    checks both (storage.investigations.record_first_sighting)."""
+    new_groups: list[groups.NewGroup] = []
     if inv.test:
         return plan, new_groups
     decision = resolve_channels(config.routing, cluster=inv.cluster, workspace=inv.workspace,
@@ -184,10 +186,16 @@ def assign_groups(config: TenantConfig, inv: InvestigationCompleted, plan: list[
             continue
         group_id = group_for(inv, planned.channel, window)
         key = groups.key_for(inv.tenant_id, group_id)
+        previous = groups.key_for(inv.tenant_id, group_id.previous(window))
         if optimistic:
-            new_groups.append(groups.first_item(key, inv))
+            new_groups.append(groups.starting(key, previous, inv, window))
             assigned.append(replace(planned, extra={"role": FIRST, "group_pk": key["pk"], "group_sk": key["sk"]}))
             continue
+        earlier = groups.get(previous)
+        if earlier is not None and earlier.first_fired_at is not None and continues(
+                earlier.first_fired_at, inv.alert.fired_at, window):
+            group_id = group_id.previous(window)  # a storm that began in the window before goes on in its thread
+            key = previous
         group = groups.join(key, inv)
         if group.first_id != inv.investigation_id and breaks_out(group.first_severity, inv.alert.severity):
             key = groups.key_for(inv.tenant_id, group_id.escalate(inv.alert.severity))

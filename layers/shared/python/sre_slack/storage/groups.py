@@ -31,6 +31,7 @@ class Group:
     key: Key
     first_id: str
     first_severity: str
+    first_fired_at: datetime | None = None
     members: frozenset[str] = frozenset()
     fired: frozenset[float] = frozenset()
     resolved: frozenset[str] = frozenset()
@@ -42,6 +43,8 @@ class Group:
     def from_values(cls, values: Mapping[str, Any]) -> Group:
         return cls(key={"pk": str(values["pk"]), "sk": str(values["sk"])}, first_id=str(values["first_id"]),
                    first_severity=str(values.get("first_severity") or "info"),
+                   first_fired_at=datetime.fromtimestamp(int(values["first_fired"]), UTC)
+                   if values.get("first_fired") is not None else None,
                    members=frozenset(values.get("members") or ()),
                    fired=frozenset(float(v) for v in values.get("fired") or ()),
                    resolved=frozenset(values.get("resolved") or ()),
@@ -75,6 +78,28 @@ def first_item(key: Key, inv: InvestigationCompleted) -> dict[str, Any]:
     transaction, which tries it optimistically)."""
     return {**key, "first_id": inv.investigation_id, "first_severity": inv.alert.severity,
             "first_fired": int(inv.alert.fired_at.timestamp()), "created_at": int(time.time())}
+
+
+@dataclass(frozen=True)
+class NewGroup:
+    """A group the first sighting's transaction starts optimistically: its item, put only where absent, and the
+    same alerts' group of the window before, checked in the same transaction not to be one this alert continues
+    (no read for a lone alert; a storm going on there fails the transaction and the alert joins it)."""
+
+    item: dict[str, Any]
+    previous: Key
+    continues_from: int  # epoch seconds: a previous group whose first fired at or after this one goes on
+
+    def actions(self) -> list[dict[str, Any]]:
+        expr = Expression()
+        ended = expr.condition("attribute_not_exists(pk) OR {first} < {:since}", first="first_fired",
+                               since=self.continues_from)
+        return [table().put_action(self.item, condition="attribute_not_exists(pk)"),
+                table().check_action(self.previous, ended, expr)]
+
+
+def starting(key: Key, previous: Key, inv: InvestigationCompleted, window_minutes: int) -> NewGroup:
+    return NewGroup(first_item(key, inv), previous, int(inv.alert.fired_at.timestamp()) - window_minutes * 60)
 
 
 def join(key: Key, inv: InvestigationCompleted) -> Group:

@@ -25,6 +25,7 @@ from sre_slack.contracts.investigation import InvestigationCompleted
 from sre_slack.domain.delivery_policy import DeliveryStatus
 from sre_slack.storage import counters, keys, ledger
 from sre_slack.storage.acknowledgements import Acknowledgement
+from sre_slack.storage.groups import NewGroup
 from sre_slack.storage.ledger import Attempt, Delivery
 from sre_slack.storage.ratings import Rating
 from sre_slack.storage.table import ConditionFailed, Expression, Key, TransactionFailed, table
@@ -125,9 +126,10 @@ class GroupTaken(Exception):
 
 
 def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliveries: Iterable[InitialDelivery], *,
-                          attempt: Attempt, new_groups: Iterable[Mapping[str, Any]] = ()) -> bool:
+                          attempt: Attempt, new_groups: Iterable[NewGroup] = ()) -> bool:
     """Mark the investigation seen, count the alert (unless it is a test) and claim or settle every channel, in ONE
-    transaction, with the storm groups it starts (`new_groups`, each only where absent). True when this call was
+    transaction, with the storm groups it starts (`new_groups`, each only where absent and where no storm of the
+window before goes on). True when this call was
     first; False when the investigation was already seen (nothing written). Raises `GroupTaken` when only a group
     existed, `Contention` when concurrent writers kept holding the same items."""
     sha = payload_sha(inv)
@@ -137,7 +139,7 @@ def record_first_sighting(tenant_id: str, inv: InvestigationCompleted, deliverie
             "first_seen_at": int(time.time()), "completed_epoch": _completed_epoch(inv), **_payload_attributes(inv)}
     actions = [table().put_action(seen, condition="attribute_not_exists(pk)")]
     groups_at = len(actions)
-    actions += [table().put_action(group, condition="attribute_not_exists(pk)") for group in new_groups]
+    actions += [action for group in new_groups for action in group.actions()]
     groups_end = len(actions)
     if not inv.test:
         actions.append(counters.count_alert_action(tenant_id, inv))
