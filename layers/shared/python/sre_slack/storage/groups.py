@@ -90,13 +90,6 @@ class NewGroup:
     previous: Key
     continues_from: int  # epoch seconds: a previous group whose first fired at or after this one goes on
 
-    def actions(self) -> list[dict[str, Any]]:
-        expr = Expression()
-        ended = expr.condition("attribute_not_exists(pk) OR {first} < {:since}", first="first_fired",
-                               since=self.continues_from)
-        return [table().put_action(self.item, condition="attribute_not_exists(pk)"),
-                table().check_action(self.previous, ended, expr)]
-
 
 def starting(key: Key, previous: Key, inv: InvestigationCompleted, window_minutes: int) -> NewGroup:
     return NewGroup(first_item(key, inv), previous, int(inv.alert.fired_at.timestamp()) - window_minutes * 60)

@@ -139,7 +139,12 @@ window before goes on). True when this call was
             "first_seen_at": int(time.time()), "completed_epoch": _completed_epoch(inv), **_payload_attributes(inv)}
     actions = [table().put_action(seen, condition="attribute_not_exists(pk)")]
     groups_at = len(actions)
-    actions += [action for group in new_groups for action in group.actions()]
+    for group in new_groups:  # put only where absent, and only where no storm of the window before goes on
+        expr = Expression()
+        ended = expr.condition("attribute_not_exists(pk) OR {first} < {:since}", first="first_fired",
+                               since=group.continues_from)
+        actions += [table().put_action(group.item, condition="attribute_not_exists(pk)"),
+                    table().check_action(group.previous, ended, expr)]
     groups_end = len(actions)
     if not inv.test:
         actions.append(counters.count_alert_action(tenant_id, inv))
