@@ -10,12 +10,12 @@ from pydantic import ValidationError
 
 from sre_slack.contracts.investigation import parse_investigation_message
 from sre_slack.contracts.routing import RoutingDocument
+from sre_slack.domain.durations import duration_between as duration_text
 from sre_slack.domain.grouping import (
     GroupCounts,
     breaks_out,
     continues,
     count_line,
-    duration_text,
     first_message_wait,
     group_for,
     refresh_interval,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from sre_slack.domain.digest_stats import Change, Digest, NamedChange, ResolveTimes, Storm, Trend
+from sre_slack.domain.durations import duration
 
 ARROWS: dict[Trend, str] = {"up": "▲", "down": "▼", "flat": "■", "new": "🆕", "gone": "▼"}
 LEGEND = "▲ up  ▼ down  ■ no change  🆕 new"
@@ -136,20 +137,6 @@ def quiet_line(digest: Digest) -> str:
     """'Quiet day: no alerts yesterday (3 the day before)', in place of the tables."""
     before = digest.total.previous
     return f"Quiet day: no alerts yesterday ({count(before)} the day before)" if before else QUIET
-
-
-def duration(seconds: int) -> str:
-    """'45 s', '14 min', '3 h 20 min', '2 d 4 h': two units at most, the smaller rounded down."""
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days:,} d {hours} h" if hours else f"{days:,} d"
 
 
 def resolve_times_line(times: ResolveTimes, longest_name: str) -> str:

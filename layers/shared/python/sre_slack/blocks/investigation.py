@@ -84,7 +84,8 @@ from sre_slack.blocks.text import (
 from sre_slack.contracts.buttons import FeedbackButtonValue
 from sre_slack.contracts.investigation import AffectedResource, InvestigationCompleted, RecommendedAction
 from sre_slack.domain.commands import is_mutating
-from sre_slack.domain.grouping import GroupCounts, count_line, duration_text
+from sre_slack.domain.durations import duration_between
+from sre_slack.domain.grouping import GroupCounts, count_line
 
 SEVERITY_EMOJI = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 TEST_HEADER_PREFIX = "🧪 TEST · "
@@ -213,7 +214,7 @@ def status_blocks(
         lines.append(context(f"🧵 {counted}", block_id="storm_count"))
     if resolved_at is not None:
         lines.append(context(f"✅ Resolved at {slack_date(resolved_at)} · after "
-                             f"{duration_text(inv.alert.fired_at, resolved_at)}", block_id="resolved"))
+                             f"{duration_between(inv.alert.fired_at, resolved_at)}", block_id="resolved"))
     if revised_at is not None:
         lines.append(context(f"✏️ Updated {revised_at.astimezone(UTC):%H:%M} UTC", block_id="revised"))
     if resent:
@@ -305,7 +306,7 @@ def build_revised_note(inv: InvestigationCompleted) -> SlackMessage:
 
 def build_resolved_note(inv: InvestigationCompleted, resolved_at: datetime) -> SlackMessage:
     """The thread reply of a resolve: after how long."""
-    text = f"✅ Resolved after {duration_text(inv.alert.fired_at, resolved_at)}"
+    text = f"✅ Resolved after {duration_between(inv.alert.fired_at, resolved_at)}"
     return SlackMessage(text=text, blocks=(section(text, block_id="resolved_note"),))
 
 

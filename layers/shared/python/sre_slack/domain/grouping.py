@@ -99,20 +99,6 @@ def count_line(counts: GroupCounts) -> str | None:
     return " · ".join(parts)
 
 
-def duration_text(start: datetime, end: datetime) -> str:
-    """"35 min", "2 h 5 min", "3 d 4 h", "less than a minute" (never negative: clocks of two systems)."""
-    minutes = max(0, int((end - start).total_seconds() // 60))
-    if minutes < 1:
-        return "less than a minute"
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
-
-
 def first_message_wait(receive_count: int) -> int:
     """Seconds a member waits for its first's message before looking again, at its `receive_count`-th receive."""
     return min(FIRST_MESSAGE_WAIT_MAX_SECONDS, FIRST_MESSAGE_WAIT_SECONDS * 2 ** max(0, min(receive_count, 20) - 1))
