@@ -26,6 +26,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from measures import print_measures
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "layers" / "shared" / "python")]
 HANDLER = REPO / "functions" / "post_investigation" / "app.py"
@@ -188,11 +190,7 @@ def main() -> int:
          f"batch {parallel:.2f} s vs one by one {sequential:.2f} s = {sequential / parallel:.1f}x", ">= 5x"),
         ("peak RSS: this bench process (moto + stand-in)", f"{bench_rss:.0f} MB", "-"),
     ]
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print(f"{'measure':<{width}}  {'value':<{value_width}}  goal")
-    for name, value, goal in rows:
-        print(f"{name:<{width}}  {value:<{value_width}}  {goal}")
+    print_measures(rows)
     box.slack.stop()
     box.moto.terminate()
     return 0

@@ -26,6 +26,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH)]
 
+from measures import print_measures  # noqa: E402  (bench/ is the script's folder)
 from post_investigation import FUNCTION, Sandbox  # noqa: E402  (the sandbox sets sys.path for the package)
 
 CHANNEL = "C0STORM"
@@ -156,11 +157,7 @@ def main() -> int:
         ("invocations / records redelivered", f"{invocations} / {redeliveries}", "-"),
         ("deliveries in the ledger", ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())), "all posted"),
     ]
-    width = max(len(r[0]) for r in rows)
-    value_width = max(len(r[1]) for r in rows)
-    print(f"{'measure':<{width}}  {'value':<{value_width}}  goal")
-    for name, value, goal in rows:
-        print(f"{name:<{width}}  {value:<{value_width}}  {goal}")
+    print_measures(rows)
     box.slack.stop()
     box.moto.terminate()
     return 0
